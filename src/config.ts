@@ -1,0 +1,37 @@
+// Every setting, from one schema; a bad environment is reported whole, in one message.
+import { z } from "zod";
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):\d{1,5}$/, "must be HOST:PORT, e.g. 127.0.0.1:50051")
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 0–65535");
+
+const schema = z.object({
+  FLUX_GRPC_ADDR: hostPort.default("127.0.0.1:50051"),
+  FLUX_HTTP_ADDR: hostPort.default("127.0.0.1:8080"),
+  FLUX_MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, "must start with mongodb:// or mongodb+srv://").optional(),
+  FLUX_MONGODB_DB: z.string().regex(/^[A-Za-z0-9_\-]{1,63}$/).default("flux_apikeys"),
+  FLUX_DATA_DIR: z.string().min(1).default("./data"),
+  FLUX_ADMIN_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  FLUX_KEY_PEPPER: z.string().min(16, "must be at least 16 characters").optional(),
+  FLUX_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  FLUX_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(1000).default(1000),
+  FLUX_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith("FLUX_") && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(addr.slice(i + 1)) };
+}

@@ -1,0 +1,79 @@
+// Composition root: stores → services. Nothing else decides which implementation backs what.
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { type Clock, systemClock } from "./domain/clock.js";
+import { createDigester } from "./domain/key-material.js";
+import { AdminAuth } from "./services/admin-auth.js";
+import { AdminKeyService } from "./services/admin-key-service.js";
+import { KeyService } from "./services/key-service.js";
+import { memoryLimiterFactory, mongoLimiterFactory, RateLimiterPool } from "./services/rate-limiter.js";
+import { ScopeService } from "./services/scope-service.js";
+import { UsageRecorder } from "./services/usage-recorder.js";
+import { UsageService } from "./services/usage-service.js";
+import { ValidationService } from "./services/validation-service.js";
+import { openEmbeddedStores } from "./store/embedded/embedded-stores.js";
+import { type MongoStores, openMongoStores } from "./store/mongo/mongo-stores.js";
+import type { Stores } from "./store/types.js";
+
+export interface Deps {
+  stores: Stores;
+  services: {
+    auth: AdminAuth;
+    keys: KeyService;
+    validation: ValidationService;
+    scopes: ScopeService;
+    usage: UsageService;
+    adminKeys: AdminKeyService;
+    recorder: UsageRecorder;
+    clock: Clock;
+  };
+  close(): Promise<void>;
+}
+
+export type StoreSettings = Pick<Config, "FLUX_MONGODB_URI" | "FLUX_MONGODB_DB" | "FLUX_DATA_DIR">;
+
+export async function openStores(c: StoreSettings): Promise<Stores> {
+  return c.FLUX_MONGODB_URI ? openMongoStores(c.FLUX_MONGODB_URI, c.FLUX_MONGODB_DB) : openEmbeddedStores(c.FLUX_DATA_DIR);
+}
+
+export async function createDeps(
+  config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB">,
+  stores: Stores,
+  log: Logger,
+  clock: Clock = systemClock,
+): Promise<Deps> {
+  const digest = createDigester(config.FLUX_KEY_PEPPER);
+  const recorder = new UsageRecorder(stores.usage, clock, {
+    flushIntervalMs: config.FLUX_USAGE_FLUSH_MS,
+    onFlushError: (err, lost) => log.error({ lost, cause: (err as Error)?.message }, "usage flush failed; counts dropped"),
+  });
+  const limiter = new RateLimiterPool(
+    stores.kind === "mongodb"
+      ? mongoLimiterFactory((stores as MongoStores).client, config.FLUX_MONGODB_DB)
+      : memoryLimiterFactory(),
+  );
+  if (stores.kind === "mongodb") {
+    // rate-limiter-flexible's own index creation fails on FerretDB (TTL first): the unique key index is ours.
+    await (stores as MongoStores).db.collection("rate_limits").createIndex({ key: 1 }, { unique: true, name: "key_unique" });
+  }
+  const auth = new AdminAuth(stores.adminKeys, digest, clock, config.FLUX_ADMIN_KEY);
+  const services = {
+    auth,
+    keys: new KeyService(stores.keys, stores.scopes, clock, digest),
+    validation: new ValidationService(stores.keys, limiter, recorder, clock, digest),
+    scopes: new ScopeService(stores.scopes, stores.keys, clock),
+    usage: new UsageService(stores.keys, stores.usage, recorder, clock),
+    adminKeys: new AdminKeyService(stores.adminKeys, auth, clock, digest),
+    recorder,
+    clock,
+  };
+  recorder.start();
+  return {
+    stores,
+    services,
+    async close() {
+      await recorder.close();
+      await stores.close();
+    },
+  };
+}

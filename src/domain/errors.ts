@@ -1,0 +1,42 @@
+// Domain errors: every failure a service reports has a stable reason; transport/error-table.ts maps reasons to gRPC codes.
+
+export type ErrorReason =
+  | "ADMIN_KEY_MISSING"
+  | "ADMIN_KEY_INVALID"
+  | "PERMISSION_DENIED"
+  | "INVALID_ARGUMENT"
+  | "UNKNOWN_SCOPE"
+  | "KEY_NOT_FOUND"
+  | "SCOPE_NOT_FOUND"
+  | "ADMIN_KEY_NOT_FOUND"
+  | "KEY_REVOKED"
+  | "SCOPE_IN_USE"
+  | "STORE_UNAVAILABLE"
+  | "INTERNAL";
+
+export class FluxError extends Error {
+  constructor(
+    readonly reason: ErrorReason,
+    message: string,
+    /** Safe to show callers: never secrets. */
+    readonly metadata: Record<string, string> = {},
+    /** Set when retrying after this many ms may help. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "FluxError";
+  }
+}
+
+export const invalidArgument = (message: string, field?: string) =>
+  new FluxError("INVALID_ARGUMENT", message, field ? { field } : {});
+
+export const keyNotFound = (id: string) =>
+  new FluxError("KEY_NOT_FOUND", `API key ${JSON.stringify(id)} not found`, { id });
+
+/** Wraps a database failure without leaking its text (it may echo documents). */
+export const storeUnavailable = (cause: unknown) => {
+  const e = new FluxError("STORE_UNAVAILABLE", "the key store is unavailable; retry shortly", {}, 1000);
+  (e as { cause?: unknown }).cause = cause;
+  return e;
+};

@@ -1,0 +1,86 @@
+// Domain records shared by services and stores. Wire types live in gen/ts; stored documents in each store.
+
+export interface RateLimit {
+  requests: number;
+  windowSeconds: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  orgId: string;
+  name: string;
+  scopes: string[];
+  rateLimit?: RateLimit;
+  expiresAtMs?: number;
+  metadata: Record<string, string>;
+  enabled: boolean;
+  displayHint: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  revokedAtMs?: number;
+  rotatedAtMs?: number;
+  /** Digest of the current secret. Never leaves the store/service layer. */
+  digest: string;
+  /** Digest of the secret replaced by a rotation with a grace period, valid until previousDigestExpiresAtMs. */
+  previousDigest?: string;
+  previousDigestExpiresAtMs?: number;
+}
+
+export type KeyState = "ACTIVE" | "DISABLED" | "REVOKED" | "EXPIRED";
+
+export function keyState(k: ApiKeyRecord, nowMs: number): KeyState {
+  if (k.revokedAtMs !== undefined) return "REVOKED";
+  if (k.expiresAtMs !== undefined && k.expiresAtMs <= nowMs) return "EXPIRED";
+  return k.enabled ? "ACTIVE" : "DISABLED";
+}
+
+export interface ScopeRecord {
+  name: string;
+  description: string;
+  createdAtMs: number;
+}
+
+export interface AdminKeyRecord {
+  id: string;
+  name: string;
+  orgId?: string;
+  validateOnly: boolean;
+  displayHint: string;
+  digest: string;
+  createdAtMs: number;
+  revokedAtMs?: number;
+}
+
+/** Who is calling: derived from the admin key on every request. */
+export interface Principal {
+  adminKeyId: string;
+  /** Set when the admin key may only see this organisation. */
+  orgId?: string;
+  validateOnly: boolean;
+}
+
+export const OUTCOMES = [
+  "VALID",
+  "NOT_FOUND",
+  "MALFORMED",
+  "EXPIRED",
+  "REVOKED",
+  "DISABLED",
+  "RATE_LIMITED",
+  "INSUFFICIENT_SCOPE",
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetAtMs: number;
+  retryAfterMs: number;
+}
+
+export interface ValidationResult {
+  outcome: Outcome;
+  key?: ApiKeyRecord;
+  rateLimit?: RateLimitState;
+  missingScopes: string[];
+}

@@ -1,0 +1,67 @@
+// `serve`: the only reader of process.env. Load config, open the store, build deps, listen, drain on SIGTERM.
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createDeps, openStores } from "./deps.js";
+import { createLogger } from "./logger.js";
+import { startServer } from "./server.js";
+import { describeStartupError, redactUri } from "./startup-errors.js";
+
+export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  const log = createLogger(config.FLUX_LOG_LEVEL);
+  const storeName = config.FLUX_MONGODB_URI ? `MongoDB at ${redactUri(config.FLUX_MONGODB_URI)}` : `embedded store in ${config.FLUX_DATA_DIR}`;
+  let stores;
+  try {
+    stores = await openStores(config);
+  } catch (err) {
+    fail(`cannot open the ${storeName}: ${describeStartupError(err)}`, 1);
+  }
+  const deps = await createDeps(config, stores, log);
+  let server;
+  try {
+    server = await startServer(config, deps, log);
+  } catch (err) {
+    await deps.close();
+    fail(`cannot listen: ${describeStartupError(err)}`, 1);
+  }
+  const lines = [`Flux API Keys is serving (store: ${storeName})`];
+  lines.push(`  gRPC:                  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}`);
+  lines.push(`  HTTP (Connect, dashboard): http://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/`);
+  if (!config.FLUX_ADMIN_KEY) {
+    const secret = await deps.services.adminKeys.bootstrapIfEmpty();
+    if (secret) {
+      lines.push("", `  Bootstrap admin key (shown once — store this now): ${secret}`, "  Send it as `authorization: Bearer <admin key>`.", "");
+    }
+  }
+  process.stdout.write(lines.join("\n") + "\n");
+
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, "shutting down: draining calls and flushing usage");
+    server.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ cause: (err as Error)?.message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+function hostOf(addr: string) {
+  return addr.slice(0, addr.lastIndexOf(":"));
+}
+
+export function fail(message: string, code: number): never {
+  process.stderr.write(`flux-apikeys: ${message}\n`);
+  process.exit(code);
+}

@@ -1,0 +1,58 @@
+// Starts both transports over one set of services and stops them in order: stop accepting, drain, flush, close.
+import type { Logger } from "pino";
+import type * as http from "node:http";
+import { type Config, splitHostPort } from "./config.js";
+import type { Deps } from "./deps.js";
+import { createConnectHandler, type HttpHandler, type HttpServer, startHttpServer } from "./transport/connect-server.js";
+import { startGrpcServer, stopGrpcServer, type GrpcServer } from "./transport/grpc-server.js";
+import { createServedServices } from "./transport/handlers.js";
+
+export interface RunningServer {
+  grpcPort: number;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  config: Pick<Config, "FLUX_GRPC_ADDR" | "FLUX_HTTP_ADDR" | "FLUX_SHUTDOWN_GRACE_MS">,
+  deps: Deps,
+  log: Logger,
+): Promise<RunningServer> {
+  const served = createServedServices(deps);
+  let grpc: GrpcServer | undefined;
+  let httpServer: HttpServer | undefined;
+  try {
+    grpc = await startGrpcServer(served, config.FLUX_GRPC_ADDR, log);
+    const handler = createConnectHandler(served, log, fallback(deps));
+    httpServer = await startHttpServer(handler, splitHostPort(config.FLUX_HTTP_ADDR));
+  } catch (err) {
+    if (grpc) grpc.server.forceShutdown();
+    throw err;
+  }
+  const g = grpc;
+  const h = httpServer;
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcPort: g.port,
+    httpPort: h.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        await Promise.all([stopGrpcServer(g, config.FLUX_SHUTDOWN_GRACE_MS), h.close(config.FLUX_SHUTDOWN_GRACE_MS)]);
+        await deps.close();
+      })()),
+  };
+}
+
+/** Everything on the HTTP address that is not an RPC: health now; metrics and the dashboard join here. */
+function fallback(_deps: Deps): HttpHandler {
+  return (req, res) => {
+    const r = res as http.ServerResponse;
+    if (req.url === "/healthz") {
+      r.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
+      r.end("ok\n");
+      return;
+    }
+    r.writeHead(404, { "content-type": "text/plain" });
+    r.end("not found\n");
+  };
+}

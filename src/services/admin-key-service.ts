@@ -1,0 +1,68 @@
+// Admin keys: create (secret shown once), list, revoke; and the bootstrap key a first start on an empty store prints.
+import type { Clock } from "../domain/clock.js";
+import { FluxError, invalidArgument } from "../domain/errors.js";
+import { ADMIN_KEY_PREFIX, type Digester, displayHint, generateSecret, newId } from "../domain/key-material.js";
+import type { AdminKeyRecord, Principal } from "../domain/types.js";
+import type { AdminKeyStore } from "../store/types.js";
+import { requireUnrestricted } from "./access.js";
+import type { AdminAuth } from "./admin-auth.js";
+import { checkName, checkOrgId } from "./key-input.js";
+
+export interface CreateAdminKeyInput {
+  name: string;
+  orgId?: string;
+  validateOnly: boolean;
+}
+
+export class AdminKeyService {
+  constructor(
+    private readonly store: AdminKeyStore,
+    private readonly auth: AdminAuth,
+    private readonly clock: Clock,
+    private readonly digest: Digester,
+  ) {}
+
+  async create(p: Principal, input: CreateAdminKeyInput): Promise<{ key: AdminKeyRecord; secret: string }> {
+    requireUnrestricted(p);
+    return this.issue(input);
+  }
+
+  async list(p: Principal): Promise<AdminKeyRecord[]> {
+    requireUnrestricted(p);
+    return this.store.list();
+  }
+
+  async revoke(p: Principal, id: string): Promise<AdminKeyRecord> {
+    requireUnrestricted(p);
+    if (!id) throw invalidArgument("id is required", "id");
+    const key = await this.store.revoke(id, this.clock.nowMs());
+    if (!key) throw new FluxError("ADMIN_KEY_NOT_FOUND", `admin key ${JSON.stringify(id)} not found`, { id });
+    this.auth.forget(key.digest);
+    return key;
+  }
+
+  /** Creates the first admin key when the store has none and no FLUX_ADMIN_KEY is configured. */
+  async bootstrapIfEmpty(): Promise<string | undefined> {
+    if ((await this.store.count()) > 0) return undefined;
+    const { secret } = await this.issue({ name: "bootstrap", validateOnly: false });
+    return secret;
+  }
+
+  /** Used by the CLI, which acts with the operator's full rights. */
+  async issue(input: CreateAdminKeyInput): Promise<{ key: AdminKeyRecord; secret: string }> {
+    const name = checkName(input.name);
+    if (input.orgId) checkOrgId(input.orgId);
+    const secret = generateSecret(ADMIN_KEY_PREFIX);
+    const key: AdminKeyRecord = {
+      id: newId("adm"),
+      name,
+      orgId: input.orgId || undefined,
+      validateOnly: input.validateOnly,
+      displayHint: displayHint(secret, ADMIN_KEY_PREFIX),
+      digest: this.digest(secret),
+      createdAtMs: this.clock.nowMs(),
+    };
+    await this.store.insert(key);
+    return { key, secret };
+  }
+}

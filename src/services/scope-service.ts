@@ -1,0 +1,39 @@
+// Scope definitions ("API Keys settings"): app-wide, managed by unrestricted admin keys, readable by any manager.
+import type { Clock } from "../domain/clock.js";
+import { FluxError, invalidArgument } from "../domain/errors.js";
+import { isValidScopeName } from "../domain/scopes.js";
+import type { Principal, ScopeRecord } from "../domain/types.js";
+import type { KeyStore, ScopeStore } from "../store/types.js";
+import { requireManage, requireUnrestricted } from "./access.js";
+
+export class ScopeService {
+  constructor(private readonly scopes: ScopeStore, private readonly keys: KeyStore, private readonly clock: Clock) {}
+
+  async define(p: Principal, name: string, description: string): Promise<ScopeRecord> {
+    requireUnrestricted(p);
+    if (!isValidScopeName(name)) {
+      throw invalidArgument("scope.name must be 1–100 letters, digits or ._:-/*", "scope.name");
+    }
+    if (description.length > 500) throw invalidArgument("scope.description exceeds 500 characters", "scope.description");
+    return this.scopes.upsert({ name, description, createdAtMs: this.clock.nowMs() });
+  }
+
+  async list(p: Principal): Promise<ScopeRecord[]> {
+    requireManage(p);
+    return this.scopes.list();
+  }
+
+  async delete(p: Principal, name: string): Promise<void> {
+    requireUnrestricted(p);
+    const inUse = await this.keys.countWithScope(name);
+    if (inUse > 0) {
+      throw new FluxError("SCOPE_IN_USE", `scope ${JSON.stringify(name)} is carried by ${inUse} live key(s); remove it from them first`, {
+        scope: name,
+        keys: String(inUse),
+      });
+    }
+    if (!(await this.scopes.delete(name))) {
+      throw new FluxError("SCOPE_NOT_FOUND", `scope ${JSON.stringify(name)} is not defined`, { scope: name });
+    }
+  }
+}

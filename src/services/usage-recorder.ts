@@ -1,0 +1,65 @@
+// Counts validations in memory and flushes them in one batch at least once a second and on shutdown.
+// Never over-counts: a batch whose write fails is dropped, so a crash or a store outage under-counts by at most
+// the batches it lost.
+import type { Clock } from "../domain/clock.js";
+import type { Outcome } from "../domain/types.js";
+import type { UsageIncrement, UsageStore } from "../store/types.js";
+
+export const UNKNOWN_KEY_ID = "_unknown";
+const HOUR_MS = 3_600_000;
+
+export interface UsageRecorderOptions {
+  flushIntervalMs: number;
+  onFlushError?: (err: unknown, lost: number) => void;
+  onFlushed?: (rows: number, ms: number) => void;
+}
+
+export class UsageRecorder {
+  private pending = new Map<string, UsageIncrement>();
+  private lastUsed = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store: UsageStore, private readonly clock: Clock, private readonly opts: UsageRecorderOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  record(keyId: string, outcome: Outcome): void {
+    const now = this.clock.nowMs();
+    const hourStartMs = now - (now % HOUR_MS);
+    const id = `${keyId}|${hourStartMs}|${outcome}`;
+    const row = this.pending.get(id);
+    if (row) row.count++;
+    else this.pending.set(id, { keyId, hourStartMs, outcome, count: 1 });
+    if (outcome === "VALID" && (this.lastUsed.get(keyId) ?? 0) < now) this.lastUsed.set(keyId, now);
+  }
+
+  /** Flushes are serialised: one batch in flight at a time. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce());
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.pending.size === 0 && this.lastUsed.size === 0) return;
+    const increments = [...this.pending.values()];
+    const lastUsed = this.lastUsed;
+    this.pending = new Map();
+    this.lastUsed = new Map();
+    const started = performance.now();
+    try {
+      await this.store.apply(increments, lastUsed);
+      this.opts.onFlushed?.(increments.length, performance.now() - started);
+    } catch (err) {
+      this.opts.onFlushError?.(err, increments.reduce((n, i) => n + i.count, 0));
+    }
+  }
+}

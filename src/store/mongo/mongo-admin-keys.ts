@@ -1,0 +1,39 @@
+// Admin keys in MongoDB, _id = admin key id, unique index on digest.
+import type { Collection } from "mongodb";
+import type { AdminKeyRecord } from "../../domain/types.js";
+import type { AdminKeyStore } from "../types.js";
+
+type AdminDoc = Omit<AdminKeyRecord, "id"> & { _id: string };
+
+const fromDoc = ({ _id, ...rest }: AdminDoc): AdminKeyRecord => ({ id: _id, ...rest });
+
+export class MongoAdminKeyStore implements AdminKeyStore {
+  constructor(private readonly col: Collection<AdminDoc>) {}
+
+  async insert({ id, ...rest }: AdminKeyRecord) {
+    const doc: AdminDoc = { _id: id, ...rest };
+    if (doc.orgId === undefined) delete doc.orgId;
+    if (doc.revokedAtMs === undefined) delete doc.revokedAtMs;
+    await this.col.insertOne(doc);
+  }
+
+  async findByDigest(digest: string) {
+    const doc = await this.col.findOne({ digest });
+    return doc ? fromDoc(doc) : undefined;
+  }
+
+  async list() {
+    const docs = await this.col.find({}).sort({ createdAtMs: -1, _id: -1 }).toArray();
+    return docs.map(fromDoc);
+  }
+
+  async revoke(id: string, atMs: number) {
+    await this.col.updateOne({ _id: id, revokedAtMs: { $exists: false } }, { $set: { revokedAtMs: atMs } });
+    const doc = await this.col.findOne({ _id: id });
+    return doc ? fromDoc(doc) : undefined;
+  }
+
+  count() {
+    return this.col.countDocuments({});
+  }
+}

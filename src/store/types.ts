@@ -1,0 +1,67 @@
+// One interface per concern; MongoDB (store/mongo) and the embedded SQLite store (store/embedded) implement each.
+import type { AdminKeyRecord, ApiKeyRecord, Outcome, ScopeRecord } from "../domain/types.js";
+
+export interface ListKeysQuery {
+  orgId?: string;
+  includeRevoked: boolean;
+  limit: number;
+  /** Keys strictly older than this (createdAtMs, id) position, for paging newest first. */
+  after?: { createdAtMs: number; id: string };
+}
+
+export interface KeyStore {
+  insert(key: ApiKeyRecord): Promise<void>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Finds the key whose current or grace-period previous digest is `digest`. */
+  findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
+  /** Replaces the stored key when its updatedAtMs still equals `expectedUpdatedAtMs`; false when someone changed it meanwhile. */
+  replace(key: ApiKeyRecord, expectedUpdatedAtMs: number): Promise<boolean>;
+  list(q: ListKeysQuery): Promise<ApiKeyRecord[]>;
+  /** Number of non-revoked keys carrying the scope. */
+  countWithScope(scope: string): Promise<number>;
+}
+
+export interface ScopeStore {
+  upsert(scope: ScopeRecord): Promise<ScopeRecord>;
+  list(): Promise<ScopeRecord[]>;
+  /** Names among `names` that are not defined. */
+  missing(names: string[]): Promise<string[]>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface AdminKeyStore {
+  insert(key: AdminKeyRecord): Promise<void>;
+  findByDigest(digest: string): Promise<AdminKeyRecord | undefined>;
+  list(): Promise<AdminKeyRecord[]>;
+  revoke(id: string, atMs: number): Promise<AdminKeyRecord | undefined>;
+  count(): Promise<number>;
+}
+
+/** One row of usage: validations of one key (or "_unknown") with one outcome in one hour. */
+export interface UsageIncrement {
+  keyId: string;
+  hourStartMs: number;
+  outcome: Outcome;
+  count: number;
+}
+
+export interface UsageRow {
+  hourStartMs: number;
+  counts: Partial<Record<Outcome, number>>;
+}
+
+export interface UsageStore {
+  /** Adds counts (upsert + increment) and moves last-used forward; one batch per flush. */
+  apply(increments: UsageIncrement[], lastUsed: Map<string, number>): Promise<void>;
+  hours(keyId: string, fromMs: number, toMs: number): Promise<UsageRow[]>;
+  lastUsedAt(keyId: string): Promise<number | undefined>;
+}
+
+export interface Stores {
+  kind: "mongodb" | "embedded";
+  keys: KeyStore;
+  scopes: ScopeStore;
+  adminKeys: AdminKeyStore;
+  usage: UsageStore;
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+// The Connect and gRPC-Web adapter for browsers and curl, on one cleartext port that speaks HTTP/1.1 and h2c
+// (the first bytes of a connection tell which), beside health, metrics and the dashboard.
+import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { Logger } from "pino";
+import type { FluxError } from "../domain/errors.js";
+import { CODE_OF, errorDetails } from "./error-table.js";
+import type { ServedService } from "./handlers.js";
+import { type CallObserver, instrument } from "./invoke.js";
+
+export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+export interface HttpServer {
+  port: number;
+  close(graceMs: number): Promise<void>;
+}
+
+export function createConnectHandler(served: ServedService[], log: Logger, fallback: HttpHandler, observer?: CallObserver): HttpHandler {
+  const routes = (router: ConnectRouter) => {
+    for (const { service, handlers } of served) {
+      const impl: Record<string, (req: unknown, ctx: { requestHeader: Headers }) => Promise<unknown>> = {};
+      for (const m of service.methods) {
+        const run = instrument(`/${service.typeName}/${m.name}`, (handlers as Record<string, never>)[m.localName], log, observer);
+        impl[m.localName] = (req, ctx) =>
+          run(req, {
+            authorization: ctx.requestHeader.get("authorization") ?? undefined,
+            requestId: ctx.requestHeader.get("x-request-id")?.slice(0, 100) ?? undefined,
+          }).catch((e: FluxError) => {
+            throw new ConnectError(e.message, CODE_OF[e.reason], undefined, errorDetails(e));
+          });
+      }
+      router.service(service, impl as never);
+    }
+  };
+  return connectNodeAdapter({ routes, fallback: fallback as never, readMaxBytes: 1 << 20 }) as HttpHandler;
+}
+
+export async function startHttpServer(handler: HttpHandler, addr: { host: string; port: number }): Promise<HttpServer> {
+  const h1 = http.createServer(handler as http.RequestListener);
+  const h2 = http2.createServer({}, handler as never);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.once("readable", () => {
+      const head: Buffer | null = socket.read();
+      if (!head) return void socket.destroy();
+      socket.unshift(head);
+      // h2c with prior knowledge starts with "PRI * HTTP/2.0"; no HTTP/1.1 method we serve starts with "PR".
+      (head[0] === 0x50 && head[1] === 0x52 ? h2 : h1).emit("connection", socket);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(addr.port, addr.host, () => resolve());
+  });
+  const port = (tcp.address() as net.AddressInfo).port;
+  return {
+    port,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        tcp.close();
+        h1.closeIdleConnections?.();
+        for (const s of sessions) s.close();
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+          resolve();
+        }, graceMs);
+        const poll = setInterval(() => {
+          h1.closeIdleConnections?.();
+          if (sockets.size === 0) {
+            clearInterval(poll);
+            clearTimeout(timer);
+            resolve();
+          }
+        }, 20);
+        timer.unref();
+      }),
+  };
+}

@@ -1,0 +1,124 @@
+// Transport-neutral handlers: authenticate, map wire → domain, call a service, map domain → wire. Both adapters
+// (grpc-js and connect-node) serve exactly these functions.
+import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { Deps } from "../deps.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { Principal } from "../domain/types.js";
+import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
+import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
+import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
+import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import { adminKeyToWire, apiKeyToWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
+
+export interface CallContext {
+  authorization: string | undefined;
+  /** From the x-request-id header when the caller sent one. */
+  requestId?: string;
+}
+
+export type ServiceHandlers<S extends DescService> = {
+  [K in keyof S["method"]]: S["method"][K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>
+    : never;
+};
+
+export interface ServedService<S extends DescService = DescService> {
+  service: S;
+  handlers: ServiceHandlers<S>;
+}
+
+const requireId = (id: string, field = "id") => {
+  if (!id) throw invalidArgument(`${field} is required`, field);
+  return id;
+};
+
+export function createServedServices(deps: Deps): ServedService[] {
+  const { auth, keys, validation, scopes, usage, adminKeys, clock } = deps.services;
+  const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization);
+  const now = () => clock.nowMs();
+
+  const apiKeys: ServiceHandlers<typeof ApiKeyService> = {
+    async createApiKey(req, ctx) {
+      const { key, secret } = await keys.create(await who(ctx), {
+        orgId: req.orgId,
+        name: req.name,
+        scopes: req.scopes,
+        expiresAtMs: msOf(req.expiresAt),
+        rateLimit: rateLimitFromWire(req.rateLimit),
+        metadata: req.metadata,
+      });
+      return { apiKey: apiKeyToWire(key, now()), secret };
+    },
+    async validateApiKey(req, ctx) {
+      return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes));
+    },
+    async rotateApiKey(req, ctx) {
+      const { key, secret } = await keys.rotate(await who(ctx), requireId(req.id), req.gracePeriodSeconds);
+      return { apiKey: apiKeyToWire(key, now()), secret };
+    },
+    async updateApiKey(req, ctx) {
+      const k = req.apiKey;
+      if (!k) throw invalidArgument("api_key is required", "api_key");
+      const key = await keys.update(await who(ctx), requireId(k.id, "api_key.id"), req.updateMask?.paths ?? [], {
+        name: k.name,
+        scopes: k.scopes,
+        rateLimit: rateLimitFromWire(k.rateLimit),
+        expiresAtMs: msOf(k.expiresAt),
+        metadata: k.metadata,
+        enabled: k.enabled,
+      });
+      return { apiKey: apiKeyToWire(key, now()) };
+    },
+    async getApiKey(req, ctx) {
+      return { apiKey: apiKeyToWire(await keys.get(await who(ctx), requireId(req.id)), now()) };
+    },
+    async listApiKeys(req, ctx) {
+      const page = await keys.list(await who(ctx), req);
+      return { apiKeys: page.keys.map((k) => apiKeyToWire(k, now())), nextPageToken: page.nextPageToken };
+    },
+    async revokeApiKey(req, ctx) {
+      return { apiKey: apiKeyToWire(await keys.revoke(await who(ctx), requireId(req.id)), now()) };
+    },
+    async getApiKeyUsage(req, ctx) {
+      const granularity = req.granularity === Granularity.HOUR ? "HOUR" : "DAY";
+      return usageToWire(await usage.get(await who(ctx), requireId(req.id), granularity, msOf(req.seriesStart)));
+    },
+    async defineScope(req, ctx) {
+      const s = req.scope;
+      if (!s) throw invalidArgument("scope is required", "scope");
+      return { scope: scopeToWire(await scopes.define(await who(ctx), s.name, s.description)) };
+    },
+    async listScopes(_req, ctx) {
+      return { scopes: (await scopes.list(await who(ctx))).map(scopeToWire) };
+    },
+    async deleteScope(req, ctx) {
+      await scopes.delete(await who(ctx), requireId(req.name, "name"));
+      return {};
+    },
+  };
+
+  const admin: ServiceHandlers<typeof AdminKeyService> = {
+    async createAdminKey(req, ctx) {
+      const { key, secret } = await adminKeys.create(await who(ctx), req);
+      return { adminKey: adminKeyToWire(key), secret };
+    },
+    async listAdminKeys(_req, ctx) {
+      return { adminKeys: (await adminKeys.list(await who(ctx))).map(adminKeyToWire) };
+    },
+    async revokeAdminKey(req, ctx) {
+      return { adminKey: adminKeyToWire(await adminKeys.revoke(await who(ctx), req.id)) };
+    },
+  };
+
+  const ping: ServiceHandlers<typeof PingService> = {
+    async ping() {
+      return {};
+    },
+  };
+
+  return [
+    { service: ApiKeyService, handlers: apiKeys },
+    { service: AdminKeyService, handlers: admin },
+    { service: PingService, handlers: ping },
+  ] as ServedService[];
+}

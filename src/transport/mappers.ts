@@ -1,0 +1,85 @@
+// Domain records ↔ wire messages. The only place both kinds of types meet.
+import { create } from "@bufbuild/protobuf";
+import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { AdminKeyRecord, ApiKeyRecord, Outcome as DomainOutcome, RateLimit, ScopeRecord, ValidationResult } from "../domain/types.js";
+import { keyState } from "../domain/types.js";
+import type { KeyUsage } from "../services/usage-service.js";
+import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
+import { type GetApiKeyUsageResponse, GetApiKeyUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import { Outcome, type ValidateApiKeyResponse, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+
+const ts = (ms: number | undefined): Timestamp | undefined => (ms === undefined ? undefined : timestampFromMs(ms));
+export const msOf = (t: Timestamp | undefined): number | undefined => (t ? timestampMs(t) : undefined);
+
+export const rateLimitFromWire = (r: WireRateLimit | undefined): RateLimit | undefined =>
+  r ? { requests: r.requests, windowSeconds: r.windowSeconds } : undefined;
+
+export function apiKeyToWire(k: ApiKeyRecord, nowMs: number): ApiKey {
+  return create(ApiKeySchema, {
+    id: k.id,
+    orgId: k.orgId,
+    name: k.name,
+    scopes: k.scopes,
+    rateLimit: k.rateLimit,
+    expiresAt: ts(k.expiresAtMs),
+    metadata: k.metadata,
+    enabled: k.enabled,
+    state: KeyState[keyState(k, nowMs)],
+    displayHint: k.displayHint,
+    createdAt: ts(k.createdAtMs),
+    updatedAt: ts(k.updatedAtMs),
+    revokedAt: ts(k.revokedAtMs),
+    rotatedAt: ts(k.rotatedAtMs),
+  });
+}
+
+export const scopeToWire = (s: ScopeRecord): Scope =>
+  create(ScopeSchema, { name: s.name, description: s.description, createdAt: ts(s.createdAtMs) });
+
+export const adminKeyToWire = (k: AdminKeyRecord): AdminKey =>
+  create(AdminKeySchema, {
+    id: k.id,
+    name: k.name,
+    orgId: k.orgId ?? "",
+    validateOnly: k.validateOnly,
+    displayHint: k.displayHint,
+    createdAt: ts(k.createdAtMs),
+    revokedAt: ts(k.revokedAtMs),
+  });
+
+export const outcomeToWire = (o: DomainOutcome): Outcome => Outcome[o];
+
+export function validationToWire(r: ValidationResult): ValidateApiKeyResponse {
+  const k = r.key;
+  return create(ValidateApiKeyResponseSchema, {
+    valid: r.outcome === "VALID",
+    outcome: Outcome[r.outcome],
+    key: k && { id: k.id, orgId: k.orgId, name: k.name, scopes: k.scopes, metadata: k.metadata, expiresAt: ts(k.expiresAtMs) },
+    rateLimit: r.rateLimit && {
+      limit: r.rateLimit.limit,
+      remaining: r.rateLimit.remaining,
+      resetAt: ts(r.rateLimit.resetAtMs),
+      retryAfterMs: r.rateLimit.retryAfterMs,
+    },
+    missingScopes: r.missingScopes,
+  });
+}
+
+export function usageToWire(u: KeyUsage): GetApiKeyUsageResponse {
+  return create(GetApiKeyUsageResponseSchema, {
+    id: u.id,
+    periodStart: ts(u.periodStartMs),
+    requestsCurrentPeriod: BigInt(u.requests),
+    errorsCurrentPeriod: BigInt(u.errors),
+    errorRate: u.errorRate,
+    lastUsedAt: ts(u.lastUsedAtMs),
+    outcomes: u.outcomes.map((o) => ({ outcome: Outcome[o.outcome], count: BigInt(o.count) })),
+    series: u.series.map((b) => ({
+      startTime: ts(b.startMs),
+      requests: BigInt(b.requests),
+      valid: BigInt(b.valid),
+      rateLimited: BigInt(b.rateLimited),
+      otherErrors: BigInt(b.otherErrors),
+    })),
+  });
+}
