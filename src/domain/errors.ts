@@ -31,8 +31,11 @@ export class FluxError extends Error {
 export const invalidArgument = (message: string, field?: string) =>
   new FluxError("INVALID_ARGUMENT", message, field ? { field } : {});
 
+/** Echoes the id only when it is shaped like one: a secret pasted as an id is never repeated back. */
 export const keyNotFound = (id: string) =>
-  new FluxError("KEY_NOT_FOUND", `API key ${JSON.stringify(id)} not found`, { id });
+  /^key_[0-9A-Za-z]{20}$/.test(id)
+    ? new FluxError("KEY_NOT_FOUND", `API key ${JSON.stringify(id)} not found`, { id })
+    : new FluxError("KEY_NOT_FOUND", "API key not found (ids look like key_…)");
 
 /** Wraps a database failure without leaking its text (it may echo documents). */
 export const storeUnavailable = (cause: unknown) => {

@@ -35,7 +35,12 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
 CREATE TABLE IF NOT EXISTS key_last_used (key_id TEXT PRIMARY KEY, last_used_at_ms INTEGER NOT NULL);
 `;
 
-export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlite"): Promise<Stores> {
+export interface EmbeddedStores extends Stores {
+  /** The data directory, for operators' messages and tests that inspect the files. */
+  dir: string;
+}
+
+export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlite"): Promise<EmbeddedStores> {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, fileName));
   db.pragma("journal_mode = WAL");
@@ -44,6 +49,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
   db.exec(SCHEMA);
   return {
     kind: "embedded",
+    dir: dataDir,
     keys: new SqliteKeyStore(db),
     scopes: new SqliteScopeStore(db),
     adminKeys: new SqliteAdminKeyStore(db),
