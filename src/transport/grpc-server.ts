@@ -3,19 +3,15 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import type { FluxError } from "../domain/errors.js";
 import { StatusSchema } from "../../gen/ts/google/rpc/status_pb.js";
 import { CODE_OF, errorDetails } from "./error-table.js";
 import type { ServedService } from "./handlers.js";
 import { type CallObserver, instrument } from "./invoke.js";
+import { addReflection } from "./reflection.js";
 
-const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
-const PROTO_FILES = ["flux/apikeys/v1/api_key_service.proto", "flux/apikeys/v1/admin_key_service.proto", "flux/apikeys/v1/ping_service.proto"];
 
 export interface GrpcServer {
   server: grpc.Server;
@@ -55,8 +51,7 @@ export async function startGrpcServer(served: ServedService[], addr: string, log
   }
   const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(served.map((s) => [s.service.typeName, "SERVING"])) });
   health.addToServer(server);
-  const pkg = protoLoader.loadSync(PROTO_FILES, { includeDirs: [PROTO_DIR] });
-  new ReflectionService(pkg).addToServer(server);
+  addReflection(server, served);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );

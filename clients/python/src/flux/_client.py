@@ -1,0 +1,156 @@
+"""The blocking client: Client owns a gRPC channel; Client.api_keys holds the friendly methods."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, List, Mapping, Optional, Union
+
+import grpc
+
+from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api_key_service_pb2_grpc
+
+from . import _convert, _requests
+from ._connection import open_channel
+from ._errors import from_rpc_error
+from ._models import ApiKey, ApiKeyPage, CreatedApiKey, Granularity, KeyInfo, RateLimit, Scope, Usage
+from ._requests import UNSET, _Unset
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class Client:
+    """A connection to Flux authenticated with an admin key; no global state.
+
+    client = flux.Client("admin key", url="http://127.0.0.1:50051")
+    client.api_keys.create(org_id="org_1", name="CI pipeline")
+    """
+
+    def __init__(
+        self, admin_key: str, url: Optional[str] = None, *, timeout: Optional[float] = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
+        self.channel, self.target = open_channel(admin_key, url)
+        self.timeout = timeout
+        # Escape hatches: the generated stubs, already authenticated by the channel.
+        self.raw = api_key_service_pb2_grpc.ApiKeyServiceStub(self.channel)
+        self.raw_admin_keys = admin_key_service_pb2_grpc.AdminKeyServiceStub(self.channel)
+        self.api_keys = ApiKeys(self)
+
+    def call(self, method: str, request: Any) -> Any:
+        """Invokes ApiKeyService.<method>; every transport error leaves as a FluxError."""
+        try:
+            return getattr(self.raw, method)(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"flux.Client(url={self.target.address!r})"
+
+
+class ApiKeys:
+    """ApiKeyService with friendly arguments and results (see the module docs for each method)."""
+
+    def __init__(self, client: Optional[Client]) -> None:
+        self._bound = client
+
+    def _client(self) -> Client:
+        assert self._bound is not None
+        return self._bound
+
+    def create(
+        self,
+        org_id: str,
+        name: str,
+        scopes: Iterable[str] = (),
+        expires_at: Optional[datetime] = None,
+        rate_limit: Optional[RateLimit] = None,
+        metadata: Optional[Mapping[str, str]] = None,
+    ) -> CreatedApiKey:
+        """Issues a key. The result's .secret is shown only now: store it."""
+        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata)
+        return _convert.created_api_key(self._client().call("CreateApiKey", request))
+
+    def validate(self, raw_key: str, required_scopes: Optional[Iterable[str]] = None) -> KeyInfo:
+        """The key's info when valid; raises InvalidKeyError (RateLimitedError, InsufficientScopeError) otherwise."""
+        response = self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes))
+        return _convert.key_info_or_raise(response)
+
+    def rotate(self, key_id: str, grace_period_seconds: int = 0) -> CreatedApiKey:
+        """Issues a new secret; the old one stops working at once (or after grace_period_seconds)."""
+        request = api_key_service_pb2.RotateApiKeyRequest(id=key_id, grace_period_seconds=grace_period_seconds)
+        return _convert.created_api_key(self._client().call("RotateApiKey", request))
+
+    def update(
+        self,
+        key_id: str,
+        *,
+        name: Union[str, _Unset] = UNSET,
+        scopes: Union[Iterable[str], _Unset] = UNSET,
+        rate_limit: Union[RateLimit, None, _Unset] = UNSET,
+        expires_at: Union[datetime, None, _Unset] = UNSET,
+        metadata: Union[Mapping[str, str], _Unset] = UNSET,
+        enabled: Union[bool, _Unset] = UNSET,
+    ) -> ApiKey:
+        """Changes only the fields passed; rate_limit=None removes the limit, expires_at=None the expiry."""
+        request = _requests.update(
+            key_id,
+            name=name,
+            scopes=scopes,
+            rate_limit=rate_limit,
+            expires_at=expires_at,
+            metadata=metadata,
+            enabled=enabled,
+        )
+        return _convert.api_key(self._client().call("UpdateApiKey", request).api_key)
+
+    def get(self, key_id: str) -> ApiKey:
+        request = api_key_service_pb2.GetApiKeyRequest(id=key_id)
+        return _convert.api_key(self._client().call("GetApiKey", request).api_key)
+
+    def list(
+        self,
+        org_id: Optional[str] = None,
+        *,
+        page_size: Optional[int] = None,
+        page_token: Optional[str] = None,
+        include_revoked: bool = False,
+    ) -> ApiKeyPage:
+        """One page of keys, newest first."""
+        request = _requests.list_keys(org_id, page_size, page_token, include_revoked)
+        response = self._client().call("ListApiKeys", request)
+        return ApiKeyPage([_convert.api_key(k) for k in response.api_keys], response.next_page_token)
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revokes the key for good; it validates as REVOKED from now on."""
+        request = api_key_service_pb2.RevokeApiKeyRequest(id=key_id)
+        return _convert.api_key(self._client().call("RevokeApiKey", request).api_key)
+
+    def get_usage(
+        self, key_id: str, granularity: Optional[Granularity] = None, series_start: Optional[datetime] = None
+    ) -> Usage:
+        request = _requests.get_usage(key_id, granularity, series_start)
+        return _convert.usage(self._client().call("GetApiKeyUsage", request))
+
+    def define_scope(self, name: str, description: str = "") -> Scope:
+        """Defines (or redescribes) a scope that keys may then carry."""
+        response = self._client().call("DefineScope", _requests.define_scope(name, description))
+        return _convert.scope(response.scope)
+
+    def list_scopes(self) -> List[Scope]:
+        response = self._client().call("ListScopes", api_key_service_pb2.ListScopesRequest())
+        return [_convert.scope(s) for s in response.scopes]
+
+    def delete_scope(self, name: str) -> None:
+        """Deletes a scope no live key carries (FailedPreconditionError SCOPE_IN_USE otherwise)."""
+        self._client().call("DeleteScope", api_key_service_pb2.DeleteScopeRequest(name=name))
+
+
+__all__ = ["ApiKeys", "Client"]

@@ -1,0 +1,117 @@
+"""Where to connect and how to authenticate: the address rules and the channels that add the admin key.
+
+The admin key is added by a channel interceptor, so the raw stubs (client.raw) are authenticated too.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
+
+import grpc
+import grpc.aio
+
+DEFAULT_URL = "127.0.0.1:50051"
+URL_ENV = "FLUX_URL"
+# Without keepalive a channel idle behind a NAT can hang on its next call; these are gentle values.
+_CHANNEL_OPTIONS: Sequence[Tuple[str, Any]] = (
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+)
+
+
+class Target(NamedTuple):
+    address: str  # host:port
+    secure: bool  # TLS (https://) or plaintext h2c
+
+
+def resolve_target(url: Optional[str] = None) -> Target:
+    """url, else $FLUX_URL, else 127.0.0.1:50051. Accepts "host:port", "http://host:port" or "https://host[:port]"."""
+    raw = (url or os.environ.get(URL_ENV) or DEFAULT_URL).strip()
+    secure = False
+    if "://" in raw:
+        scheme, raw = raw.split("://", 1)
+        scheme = scheme.lower()
+        if scheme not in ("http", "https", "grpc", "grpcs"):
+            raise ValueError(f"flux: unsupported URL scheme {scheme!r} in {url or os.environ.get(URL_ENV)!r}")
+        secure = scheme in ("https", "grpcs")
+    address = raw.split("/", 1)[0]
+    if not address:
+        raise ValueError(f"flux: no host in URL {url!r}")
+    if not (":" in address and address.rsplit(":", 1)[1].isdigit()):  # "[::1]" has no port, "[::1]:80" has
+        address = f"{address}:{443 if secure else 80}"
+    return Target(address=address, secure=secure)
+
+
+def auth_metadata(admin_key: str) -> Tuple[Tuple[str, str], ...]:
+    if not admin_key:
+        raise ValueError("flux: an admin key is required")
+    return (("authorization", f"Bearer {admin_key}"),)
+
+
+def _with_metadata(details: Any, extra: Tuple[Tuple[str, str], ...]) -> Any:
+    metadata = list(details.metadata or ()) + list(extra)
+    return details._replace(metadata=metadata)
+
+
+class _CallDetails(
+    NamedTuple(
+        "_CallDetails",
+        [
+            ("method", str),
+            ("timeout", Optional[float]),
+            ("metadata", Any),
+            ("credentials", Any),
+            ("wait_for_ready", Optional[bool]),
+            ("compression", Any),
+        ],
+    ),
+    grpc.ClientCallDetails,
+):
+    """grpc's sync ClientCallDetails is an abstract class; interceptors must supply their own value."""
+
+
+class _AuthInterceptor(grpc.UnaryUnaryClientInterceptor):
+    def __init__(self, admin_key: str) -> None:
+        self._metadata = auth_metadata(admin_key)
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        new_details = _CallDetails(
+            details.method,
+            details.timeout,
+            list(details.metadata or ()) + list(self._metadata),
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
+        return continuation(new_details, request)
+
+
+class _AsyncAuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, admin_key: str) -> None:
+        self._metadata = auth_metadata(admin_key)
+
+    async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return await continuation(_with_metadata(details, self._metadata), request)
+
+
+def open_channel(admin_key: str, url: Optional[str]) -> Tuple[grpc.Channel, Target]:
+    target = resolve_target(url)
+    interceptor = _AuthInterceptor(admin_key)
+    if target.secure:
+        channel = grpc.secure_channel(target.address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS)
+    else:
+        channel = grpc.insecure_channel(target.address, options=_CHANNEL_OPTIONS)
+    return grpc.intercept_channel(channel, interceptor), target
+
+
+def open_async_channel(admin_key: str, url: Optional[str]) -> Tuple[grpc.aio.Channel, Target]:
+    target = resolve_target(url)
+    interceptors = [_AsyncAuthInterceptor(admin_key)]
+    if target.secure:
+        channel = grpc.aio.secure_channel(
+            target.address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS, interceptors=interceptors
+        )
+    else:
+        channel = grpc.aio.insecure_channel(target.address, options=_CHANNEL_OPTIONS, interceptors=interceptors)
+    return channel, target

@@ -1,0 +1,136 @@
+"""The SDK's own value types: plain, frozen dataclasses with UTC datetimes, converted from protobuf in _convert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Dict, Iterator, List, Literal, Optional, Tuple
+
+# Why a key was accepted or refused (the proto enum Outcome without its OUTCOME_ prefix).
+Outcome = Literal[
+    "UNSPECIFIED",
+    "VALID",
+    "NOT_FOUND",
+    "MALFORMED",
+    "EXPIRED",
+    "REVOKED",
+    "DISABLED",
+    "RATE_LIMITED",
+    "INSUFFICIENT_SCOPE",
+]
+# Lifecycle state of a key (the proto enum KeyState without its KEY_STATE_ prefix).
+KeyState = Literal["UNSPECIFIED", "ACTIVE", "DISABLED", "REVOKED", "EXPIRED"]
+Granularity = Literal["HOUR", "DAY"]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A fixed-window budget: `requests` admitted per `window_seconds`."""
+
+    requests: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """A key's budget in its current window, as reported by validation."""
+
+    limit: int
+    remaining: int
+    reset_at: Optional[datetime]
+    # Seconds to wait before retrying; 0 unless the key was rate limited.
+    retry_after: float
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as stored by Flux. Never carries the secret."""
+
+    id: str
+    org_id: str
+    name: str
+    scopes: Tuple[str, ...]
+    rate_limit: Optional[RateLimit]
+    expires_at: Optional[datetime]
+    metadata: Dict[str, str]
+    enabled: bool
+    state: KeyState
+    display_hint: str
+    created_at: Optional[datetime]
+    updated_at: Optional[datetime]
+    revoked_at: Optional[datetime]
+    rotated_at: Optional[datetime]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class CreatedApiKey(ApiKey):
+    """A key together with its secret, returned only by create and rotate: store the secret now."""
+
+    # Kept out of repr so that logging the object does not leak the secret.
+    secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a validating service learns about a valid key."""
+
+    id: str
+    org_id: str
+    name: str
+    scopes: Tuple[str, ...]
+    metadata: Dict[str, str]
+    expires_at: Optional[datetime]
+    # Absent when the key has no rate limit.
+    rate_limit: Optional[RateLimitState]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class UsageBucket:
+    start_time: Optional[datetime]
+    requests: int
+    valid: int
+    rate_limited: int
+    other_errors: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A key's validations in the current calendar month (UTC) and a time series."""
+
+    id: str
+    period_start: Optional[datetime]
+    requests_current_period: int
+    errors_current_period: int
+    error_rate: float
+    last_used_at: Optional[datetime]
+    # Count per outcome in the current period, e.g. {"VALID": 3, "RATE_LIMITED": 1}.
+    outcomes: Dict[str, int]
+    series: Tuple[UsageBucket, ...]
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str
+    description: str
+    created_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class ApiKeyPage:
+    """One page of list(); iterate it for the keys, pass next_page_token to get the next page."""
+
+    api_keys: List[ApiKey]
+    # Empty on the last page.
+    next_page_token: str
+
+    def __iter__(self) -> Iterator[ApiKey]:
+        return iter(self.api_keys)
+
+    def __len__(self) -> int:
+        return len(self.api_keys)

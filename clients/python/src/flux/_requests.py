@@ -1,0 +1,112 @@
+"""Builds request messages from the SDK's arguments, shared by the blocking and the asyncio client."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Iterable, Mapping, Optional, Union
+
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, usage_pb2, validation_pb2
+
+from ._convert import to_rate_limit, to_timestamp
+from ._models import Granularity, RateLimit
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+# Default of update()'s arguments: the field is left as it is. (None means "clear it" where allowed.)
+UNSET = _Unset.UNSET
+
+
+def create(
+    org_id: str,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: Optional[datetime],
+    rate_limit: Optional[RateLimit],
+    metadata: Optional[Mapping[str, str]],
+) -> api_key_service_pb2.CreateApiKeyRequest:
+    request = api_key_service_pb2.CreateApiKeyRequest(
+        org_id=org_id, name=name, scopes=list(scopes), metadata=dict(metadata or {})
+    )
+    if expires_at is not None:
+        request.expires_at.CopyFrom(to_timestamp(expires_at))
+    if rate_limit is not None:
+        request.rate_limit.CopyFrom(to_rate_limit(rate_limit))
+    return request
+
+
+def validate(raw_key: str, required_scopes: Optional[Iterable[str]]) -> validation_pb2.ValidateApiKeyRequest:
+    return validation_pb2.ValidateApiKeyRequest(key=raw_key, required_scopes=list(required_scopes or ()))
+
+
+def update(
+    key_id: str,
+    *,
+    name: Union[str, _Unset],
+    scopes: Union[Iterable[str], _Unset],
+    rate_limit: Union[RateLimit, None, _Unset],
+    expires_at: Union[datetime, None, _Unset],
+    metadata: Union[Mapping[str, str], _Unset],
+    enabled: Union[bool, _Unset],
+) -> api_key_service_pb2.UpdateApiKeyRequest:
+    key = api_key_pb2.ApiKey(id=key_id)
+    paths = []
+    if not isinstance(name, _Unset):
+        key.name = name
+        paths.append("name")
+    if not isinstance(scopes, _Unset):
+        key.scopes.extend(scopes)
+        paths.append("scopes")
+    if not isinstance(rate_limit, _Unset):
+        if rate_limit is not None:  # None: the mask names the field and the message is absent, i.e. unlimited
+            key.rate_limit.CopyFrom(to_rate_limit(rate_limit))
+        paths.append("rate_limit")
+    if not isinstance(expires_at, _Unset):
+        if expires_at is not None:  # None: never expires
+            key.expires_at.CopyFrom(to_timestamp(expires_at))
+        paths.append("expires_at")
+    if not isinstance(metadata, _Unset):
+        key.metadata.update(dict(metadata))
+        paths.append("metadata")
+    if not isinstance(enabled, _Unset):
+        key.enabled = enabled
+        paths.append("enabled")
+    if not paths:
+        raise ValueError("flux: update() needs at least one field to change")
+    return api_key_service_pb2.UpdateApiKeyRequest(api_key=key, update_mask=FieldMask(paths=paths))
+
+
+def list_keys(
+    org_id: Optional[str], page_size: Optional[int], page_token: Optional[str], include_revoked: bool
+) -> api_key_service_pb2.ListApiKeysRequest:
+    return api_key_service_pb2.ListApiKeysRequest(
+        org_id=org_id or "", page_size=page_size or 0, page_token=page_token or "", include_revoked=include_revoked
+    )
+
+
+_GRANULARITIES = {"HOUR": usage_pb2.GRANULARITY_HOUR, "DAY": usage_pb2.GRANULARITY_DAY}
+
+
+def get_usage(
+    key_id: str, granularity: Optional[Granularity], series_start: Optional[datetime]
+) -> usage_pb2.GetApiKeyUsageRequest:
+    request = usage_pb2.GetApiKeyUsageRequest(id=key_id)
+    if granularity is not None:
+        if granularity not in _GRANULARITIES:
+            raise ValueError(f"flux: granularity must be 'HOUR' or 'DAY', not {granularity!r}")
+        request.granularity = _GRANULARITIES[granularity]
+    if series_start is not None:
+        request.series_start.CopyFrom(to_timestamp(series_start))
+    return request
+
+
+def define_scope(name: str, description: str) -> api_key_service_pb2.DefineScopeRequest:
+    return api_key_service_pb2.DefineScopeRequest(scope=api_key_pb2.Scope(name=name, description=description))
