@@ -15,6 +15,7 @@ const schema = z.object({
   FLUX_ADMIN_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   FLUX_KEY_PEPPER: z.string().min(16, "must be at least 16 characters").optional(),
   FLUX_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  FLUX_KEY_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   FLUX_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(1000).default(1000),
   FLUX_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });

@@ -3,15 +3,19 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { createDigester } from "./domain/key-material.js";
+import type { ApiKeyRecord } from "./domain/types.js";
 import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
+import { digestsOf, KeyCache } from "./services/key-cache.js";
 import { KeyService } from "./services/key-service.js";
 import { memoryLimiterFactory, mongoLimiterFactory, RateLimiterPool } from "./services/rate-limiter.js";
+import { DEFAULT_SYNC, ReplicaSync, type ReplicaSyncOptions } from "./services/replica-sync.js";
 import { ScopeService } from "./services/scope-service.js";
 import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
 import { openEmbeddedStores } from "./store/embedded/embedded-stores.js";
+import { MongoChangeLogStore } from "./store/mongo/mongo-change-log.js";
 import { type MongoStores, openMongoStores } from "./store/mongo/mongo-stores.js";
 import type { Stores } from "./store/types.js";
 
@@ -25,6 +29,9 @@ export interface Deps {
     usage: UsageService;
     adminKeys: AdminKeyService;
     recorder: UsageRecorder;
+    cache: KeyCache;
+    /** Present on MongoDB, where several replicas may share the store. */
+    sync?: ReplicaSync;
     clock: Clock;
   };
   close(): Promise<void>;
@@ -37,10 +44,11 @@ export async function openStores(c: StoreSettings): Promise<Stores> {
 }
 
 export async function createDeps(
-  config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB">,
+  config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE">,
   stores: Stores,
   log: Logger,
   clock: Clock = systemClock,
+  syncOptions: ReplicaSyncOptions = DEFAULT_SYNC,
 ): Promise<Deps> {
   const digest = createDigester(config.FLUX_KEY_PEPPER);
   const recorder = new UsageRecorder(stores.usage, clock, {
@@ -57,14 +65,30 @@ export async function createDeps(
     await (stores as MongoStores).db.collection("rate_limits").createIndex({ key: 1 }, { unique: true, name: "key_unique" });
   }
   const auth = new AdminAuth(stores.adminKeys, digest, clock, config.FLUX_ADMIN_KEY);
+  let sync: ReplicaSync | undefined;
+  const cache = new KeyCache(stores.keys, clock, {
+    maxEntries: config.FLUX_KEY_CACHE_SIZE,
+    negativeTtlMs: 2000,
+    isFresh: () => sync?.isFresh() ?? true,
+  });
+  if (stores.kind === "mongodb") {
+    sync = new ReplicaSync(new MongoChangeLogStore((stores as MongoStores).db), cache, log, syncOptions);
+    await sync.start();
+  }
+  // Embedded: one process owns the store, so dropping local entries is enough. MongoDB: every replica must.
+  const onKeyChange = sync
+    ? (before: ApiKeyRecord | undefined, after: ApiKeyRecord) => sync!.publish(digestsOf(before, after))
+    : (before: ApiKeyRecord | undefined, after: ApiKeyRecord) => cache.invalidate(digestsOf(before, after));
   const services = {
     auth,
-    keys: new KeyService(stores.keys, stores.scopes, clock, digest),
-    validation: new ValidationService(stores.keys, limiter, recorder, clock, digest),
+    keys: new KeyService(stores.keys, stores.scopes, clock, digest, onKeyChange),
+    validation: new ValidationService(cache, limiter, recorder, clock, digest),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, auth, clock, digest),
     recorder,
+    cache,
+    sync,
     clock,
   };
   recorder.start();
@@ -72,6 +96,7 @@ export async function createDeps(
     stores,
     services,
     async close() {
+      await sync?.stop();
       await recorder.close();
       await stores.close();
     },

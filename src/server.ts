@@ -6,6 +6,7 @@ import type { Deps } from "./deps.js";
 import { createConnectHandler, type HttpHandler, type HttpServer, startHttpServer } from "./transport/connect-server.js";
 import { startGrpcServer, stopGrpcServer, type GrpcServer } from "./transport/grpc-server.js";
 import { createServedServices } from "./transport/handlers.js";
+import { createDashboardHandler } from "./dashboard/static-handler.js";
 
 export interface RunningServer {
   grpcPort: number;
@@ -45,6 +46,7 @@ export async function startServer(
 
 /** Everything on the HTTP address that is not an RPC: health now; metrics and the dashboard join here. */
 function fallback(_deps: Deps): HttpHandler {
+  const dashboard = createDashboardHandler();
   return (req, res) => {
     const r = res as http.ServerResponse;
     if (req.url === "/healthz") {
@@ -52,6 +54,7 @@ function fallback(_deps: Deps): HttpHandler {
       r.end("ok\n");
       return;
     }
+    if (dashboard(req, res)) return;
     r.writeHead(404, { "content-type": "text/plain" });
     r.end("not found\n");
   };

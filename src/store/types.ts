@@ -65,3 +65,23 @@ export interface Stores {
   usage: UsageStore;
   close(): Promise<void>;
 }
+
+/** One change to a key, as the digests under which replicas may have cached it. */
+export interface KeyChange {
+  seq: number;
+  digests: string[];
+  atMs: number;
+}
+
+/** The shared log through which replicas drop stale cache entries, and their acknowledgements (MongoDB only). */
+export interface ChangeLogStore {
+  /** Appends a change and returns its sequence number (1, 2, 3, … across all replicas). */
+  publish(digests: string[], atMs: number): Promise<number>;
+  after(seq: number, limit: number): Promise<KeyChange[]>;
+  latestSeq(): Promise<number>;
+  heartbeat(replicaId: string, appliedSeq: number, atMs: number): Promise<void>;
+  /** Ids of replicas alive since aliveSinceMs that have not yet applied seq. */
+  lagging(seq: number, aliveSinceMs: number): Promise<string[]>;
+  leave(replicaId: string): Promise<void>;
+  prune(changesBeforeMs: number, replicasBeforeMs: number): Promise<void>;
+}

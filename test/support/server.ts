@@ -32,7 +32,7 @@ export async function startTestServer(kind: StoreKind, label: string, opts: { cl
   const log = pino({ level: "debug" }, sink);
   const clock = opts.clock ?? new ManualClock(Date.now());
   const deps = await createDeps(
-    { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_MONGODB_DB: dbName ?? "unused" },
+    { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: dbName ?? "unused" },
     stores,
     log,
     clock,

@@ -26,8 +26,7 @@ export class MongoKeyStore implements KeyStore {
   }
 
   async findByDigest(digest: string) {
-    const doc =
-      (await this.col.findOne({ digest })) ?? (await this.col.findOne({ previousDigest: digest }));
+    const doc = await this.col.findOne({ $or: [{ digest }, { previousDigest: digest }] });
     return doc ? fromDoc(doc) : undefined;
   }
 

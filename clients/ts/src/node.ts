@@ -1,0 +1,64 @@
+// Node entry (`@flux/sdk` under Node): Flux.init builds a connect-node transport — gRPC over HTTP/2 by default,
+// or the Connect protocol over HTTP/1.1 — from `url`, the environment, or the local defaults.
+import type { Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Flux as CoreFlux } from "./flux.js";
+
+export * from "./index.js";
+
+/** Wire protocols Flux.init can build a transport for in Node. */
+export type NodeProtocol = "grpc" | "connect";
+
+export interface NodeFluxOptions {
+  /**
+   * Server address, e.g. "http://127.0.0.1:50051". Defaults: FLUX_URL, else http://127.0.0.1:50051 (gRPC);
+   * FLUX_HTTP_URL, else http://127.0.0.1:8080 (Connect).
+   */
+  url?: string;
+  /** A protocol to build a transport for ("grpc" by default), or a ready Transport (then `url` is ignored). */
+  transport?: Transport | NodeProtocol;
+  /** Deadline of every call, in ms; none by default. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_GRPC_URL = "http://127.0.0.1:50051";
+export const DEFAULT_CONNECT_URL = "http://127.0.0.1:8080";
+
+/** The address Flux.init uses for `protocol` when no url is given. */
+export function defaultUrl(protocol: NodeProtocol, env: Record<string, string | undefined> = process.env): string {
+  if (protocol === "connect") return env.FLUX_HTTP_URL || DEFAULT_CONNECT_URL;
+  return env.FLUX_URL || DEFAULT_GRPC_URL;
+}
+
+/** A connect-node transport for `protocol`, and what releases its connection. */
+export function createNodeTransport(
+  protocol: NodeProtocol,
+  url: string,
+  options: { timeoutMs?: number } = {},
+): { transport: Transport; close: () => void } {
+  if (protocol === "connect") {
+    const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1", defaultTimeoutMs: options.timeoutMs });
+    return { transport, close: () => {} };
+  }
+  // Our own session manager, so close() can end the HTTP/2 session instead of waiting for its idle timeout.
+  const sessionManager = new Http2SessionManager(url);
+  const transport = createGrpcTransport({ baseUrl: url, sessionManager, defaultTimeoutMs: options.timeoutMs });
+  return { transport, close: () => sessionManager.abort() };
+}
+
+/** The Flux client with Node defaults. */
+export class Flux extends CoreFlux {
+  /**
+   * `Flux.init("admin key")` → gRPC to FLUX_URL (or http://127.0.0.1:50051).
+   * `Flux.init("admin key", { url, transport: "connect" })` → the Connect protocol over HTTP/1.1.
+   */
+  static override init(adminKey: string, options: NodeFluxOptions = {}): Flux {
+    if (options.transport !== undefined && typeof options.transport !== "string") {
+      return new Flux(options.transport, adminKey);
+    }
+    const protocol = options.transport ?? "grpc";
+    if (protocol !== "grpc" && protocol !== "connect") throw new TypeError(`Flux: unknown transport ${JSON.stringify(protocol)}`);
+    const { transport, close } = createNodeTransport(protocol, options.url ?? defaultUrl(protocol), options);
+    return new Flux(transport, adminKey, { onClose: close });
+  }
+}

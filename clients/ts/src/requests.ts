@@ -1,0 +1,118 @@
+// The facade's inputs and their translation into wire requests; update masks are derived from the fields given.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type {
+  CreateApiKeyRequestSchema,
+  ListApiKeysRequestSchema,
+  UpdateApiKeyRequestSchema,
+} from "../../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
+import { Granularity as WireGranularity, type GetApiKeyUsageRequestSchema } from "../../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import type { Granularity, RateLimit } from "./types.js";
+
+export interface CreateApiKeyInput {
+  /** The organisation the key belongs to. */
+  orgId: string;
+  /** A human-readable name, 1–200 characters. */
+  name: string;
+  /** Each must be defined first (`defineScope`). */
+  scopes?: string[];
+  /** null / absent: no expiry. Must lie in the future. */
+  expiresAt?: Date | null;
+  /** null / absent: unlimited. */
+  rateLimit?: RateLimit | null;
+  /** Free-form labels returned on validation (at most 32 entries). */
+  metadata?: Record<string, string>;
+}
+
+/** Only the fields given (not undefined) change; null clears rateLimit or expiresAt. */
+export interface UpdateApiKeyInput {
+  name?: string;
+  scopes?: string[];
+  rateLimit?: RateLimit | null;
+  expiresAt?: Date | null;
+  metadata?: Record<string, string>;
+  enabled?: boolean;
+}
+
+export interface ListApiKeysInput {
+  /** Only this organisation's keys; all visible keys when absent. */
+  orgId?: string;
+  /** 1–1000, default 50. */
+  pageSize?: number;
+  /** `nextPageToken` of the previous page. */
+  pageToken?: string;
+  includeRevoked?: boolean;
+}
+
+export interface ValidateOptions {
+  /** Scopes the key must all carry; any missing rejects with InsufficientScopeError. */
+  requiredScopes?: string[];
+}
+
+export interface RotateOptions {
+  /** Keeps the old secret valid this many seconds (default 0: it stops at once; max 604800). */
+  gracePeriodSeconds?: number;
+}
+
+export interface UsageOptions {
+  /** Bucket size of the series; DAY by default. */
+  granularity?: Granularity;
+  /** Start of the series; 24 hours (HOUR) or 30 days (DAY) ago by default. */
+  seriesStart?: Date;
+}
+
+const timestamp = (d: Date | null | undefined) => (d ? timestampFromDate(d) : undefined);
+
+export function createRequest(input: CreateApiKeyInput): MessageInitShape<typeof CreateApiKeyRequestSchema> {
+  return {
+    orgId: input.orgId,
+    name: input.name,
+    scopes: input.scopes ?? [],
+    expiresAt: timestamp(input.expiresAt),
+    rateLimit: input.rateLimit ?? undefined,
+    metadata: input.metadata ?? {},
+  };
+}
+
+// Facade field → update_mask path (the proto's snake_case names).
+const MASK_PATH: Record<keyof UpdateApiKeyInput, string> = {
+  name: "name",
+  scopes: "scopes",
+  rateLimit: "rate_limit",
+  expiresAt: "expires_at",
+  metadata: "metadata",
+  enabled: "enabled",
+};
+
+export function updateRequest(id: string, input: UpdateApiKeyInput): MessageInitShape<typeof UpdateApiKeyRequestSchema> {
+  const fields = (Object.keys(MASK_PATH) as (keyof UpdateApiKeyInput)[]).filter((f) => input[f] !== undefined);
+  return {
+    apiKey: {
+      id,
+      name: input.name,
+      scopes: input.scopes,
+      rateLimit: input.rateLimit ?? undefined,
+      expiresAt: timestamp(input.expiresAt),
+      metadata: input.metadata,
+      enabled: input.enabled,
+    },
+    updateMask: { paths: fields.map((f) => MASK_PATH[f]) },
+  };
+}
+
+export function listRequest(input: ListApiKeysInput = {}): MessageInitShape<typeof ListApiKeysRequestSchema> {
+  return {
+    orgId: input.orgId ?? "",
+    pageSize: input.pageSize ?? 0,
+    pageToken: input.pageToken ?? "",
+    includeRevoked: input.includeRevoked ?? false,
+  };
+}
+
+export function usageRequest(id: string, options: UsageOptions = {}): MessageInitShape<typeof GetApiKeyUsageRequestSchema> {
+  return {
+    id,
+    granularity: options.granularity ? WireGranularity[options.granularity] : WireGranularity.UNSPECIFIED,
+    seriesStart: timestamp(options.seriesStart),
+  };
+}

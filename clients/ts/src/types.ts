@@ -1,0 +1,172 @@
+// The SDK's own value types: Dates for timestamps, numbers for counts, enum names without their proto prefix.
+// Wire types (gen/ts) never leave the SDK except through `flux.raw`; convert.ts maps between the two.
+
+/** Why a key was accepted or refused (proto enum Outcome without its OUTCOME_ prefix). */
+export type Outcome =
+  | "UNSPECIFIED"
+  | "VALID"
+  | "NOT_FOUND"
+  | "MALFORMED"
+  | "EXPIRED"
+  | "REVOKED"
+  | "DISABLED"
+  | "RATE_LIMITED"
+  | "INSUFFICIENT_SCOPE";
+
+/** Lifecycle state of a key (proto enum KeyState without its KEY_STATE_ prefix). */
+export type KeyState = "UNSPECIFIED" | "ACTIVE" | "DISABLED" | "REVOKED" | "EXPIRED";
+
+/** Bucket size of a usage series. */
+export type Granularity = "HOUR" | "DAY";
+
+/** A fixed-window budget: `requests` admitted per `windowSeconds`. */
+export interface RateLimit {
+  requests: number;
+  windowSeconds: number;
+}
+
+/** A key's budget in its current window, as reported by validation. */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** When the window ends and the budget refills. */
+  resetAt: Date | undefined;
+  /** Milliseconds to wait before retrying; 0 unless the key was rate limited. */
+  retryAfterMs: number;
+}
+
+/** Fields every key carries, as stored by Flux. Never the secret. */
+export interface ApiKeyFields {
+  id: string;
+  orgId: string;
+  name: string;
+  scopes: string[];
+  /** Absent: unlimited. */
+  rateLimit: RateLimit | undefined;
+  /** Absent: never expires. */
+  expiresAt: Date | undefined;
+  metadata: Record<string, string>;
+  enabled: boolean;
+  state: KeyState;
+  /** Tells keys apart without revealing them, e.g. "flux_…a1B2". */
+  displayHint: string;
+  createdAt: Date | undefined;
+  updatedAt: Date | undefined;
+  revokedAt: Date | undefined;
+  rotatedAt: Date | undefined;
+}
+
+/** An API key. `hasScope` lives on the prototype, so JSON and spreads carry only the data. */
+export class ApiKey implements ApiKeyFields {
+  declare readonly id: string;
+  declare readonly orgId: string;
+  declare readonly name: string;
+  declare readonly scopes: string[];
+  declare readonly rateLimit: RateLimit | undefined;
+  declare readonly expiresAt: Date | undefined;
+  declare readonly metadata: Record<string, string>;
+  declare readonly enabled: boolean;
+  declare readonly state: KeyState;
+  declare readonly displayHint: string;
+  declare readonly createdAt: Date | undefined;
+  declare readonly updatedAt: Date | undefined;
+  declare readonly revokedAt: Date | undefined;
+  declare readonly rotatedAt: Date | undefined;
+
+  constructor(fields: ApiKeyFields) {
+    Object.assign(this, fields);
+  }
+
+  hasScope(scope: string): boolean {
+    return this.scopes.includes(scope);
+  }
+}
+
+/** A key with its secret: returned only by create and rotate. Store the secret now; Flux never shows it again. */
+export class CreatedApiKey extends ApiKey {
+  declare readonly secret: string;
+
+  constructor(fields: ApiKeyFields, secret: string) {
+    super(fields);
+    this.secret = secret;
+  }
+}
+
+/** Fields a validating service learns about a key. */
+export interface KeyInfoFields {
+  id: string;
+  orgId: string;
+  name: string;
+  scopes: string[];
+  metadata: Record<string, string>;
+  /** Absent: never expires. */
+  expiresAt: Date | undefined;
+  /** Absent when the key has no rate limit. */
+  rateLimit: RateLimitState | undefined;
+}
+
+/** What `validate` resolves to. */
+export class KeyInfo implements KeyInfoFields {
+  declare readonly id: string;
+  declare readonly orgId: string;
+  declare readonly name: string;
+  declare readonly scopes: string[];
+  declare readonly metadata: Record<string, string>;
+  declare readonly expiresAt: Date | undefined;
+  declare readonly rateLimit: RateLimitState | undefined;
+
+  constructor(fields: KeyInfoFields) {
+    Object.assign(this, fields);
+  }
+
+  hasScope(scope: string): boolean {
+    return this.scopes.includes(scope);
+  }
+}
+
+/** The whole answer of ValidateApiKey, for callers who want outcomes instead of errors (`check`). */
+export interface ValidationResult {
+  valid: boolean;
+  outcome: Outcome;
+  /** Present when the secret matched a key (absent for NOT_FOUND and MALFORMED). */
+  key: KeyInfo | undefined;
+  rateLimit: RateLimitState | undefined;
+  /** Required scopes the key lacks (INSUFFICIENT_SCOPE only). */
+  missingScopes: string[];
+}
+
+export interface UsageBucket {
+  startTime: Date | undefined;
+  requests: number;
+  valid: number;
+  rateLimited: number;
+  otherErrors: number;
+}
+
+/** A key's validations in the current calendar month (UTC), and a time series. */
+export interface Usage {
+  id: string;
+  periodStart: Date | undefined;
+  requestsCurrentPeriod: number;
+  errorsCurrentPeriod: number;
+  /** errors / requests in the current period; 0 when there were none. */
+  errorRate: number;
+  /** The latest VALID validation; absent if never used. */
+  lastUsedAt: Date | undefined;
+  /** Count per outcome in the current period, e.g. { VALID: 3, RATE_LIMITED: 1 }. */
+  outcomes: Partial<Record<Outcome, number>>;
+  series: UsageBucket[];
+}
+
+export interface Scope {
+  name: string;
+  description: string;
+  createdAt: Date | undefined;
+}
+
+/** One page of `list`; pass `nextPageToken` back as `pageToken` for the next one. */
+export interface ApiKeyPage {
+  apiKeys: ApiKey[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
