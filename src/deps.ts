@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { createDigester } from "./domain/key-material.js";
+import { Metrics } from "./metrics.js";
 import type { ApiKeyRecord } from "./domain/types.js";
 import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
@@ -21,6 +22,7 @@ import type { Stores } from "./store/types.js";
 
 export interface Deps {
   stores: Stores;
+  metrics: Metrics;
   services: {
     auth: AdminAuth;
     keys: KeyService;
@@ -51,9 +53,14 @@ export async function createDeps(
   syncOptions: ReplicaSyncOptions = DEFAULT_SYNC,
 ): Promise<Deps> {
   const digest = createDigester(config.FLUX_KEY_PEPPER);
+  const metrics = new Metrics();
   const recorder = new UsageRecorder(stores.usage, clock, {
     flushIntervalMs: config.FLUX_USAGE_FLUSH_MS,
-    onFlushError: (err, lost) => log.error({ lost, cause: (err as Error)?.message }, "usage flush failed; counts dropped"),
+    onFlushError: (err, lost) => {
+      metrics.storeErrors.inc();
+      log.error({ lost, cause: (err as Error)?.message }, "usage flush failed; counts dropped");
+    },
+    onFlushed: (_rows, ms) => metrics.flushes.observe(ms / 1000),
   });
   const limiter = new RateLimiterPool(
     stores.kind === "mongodb"
@@ -82,7 +89,7 @@ export async function createDeps(
   const services = {
     auth,
     keys: new KeyService(stores.keys, stores.scopes, clock, digest, onKeyChange),
-    validation: new ValidationService(cache, limiter, recorder, clock, digest),
+    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, auth, clock, digest),
@@ -92,8 +99,9 @@ export async function createDeps(
     clock,
   };
   recorder.start();
-  return {
+  const deps: Deps = {
     stores,
+    metrics,
     services,
     async close() {
       await sync?.stop();
@@ -101,4 +109,6 @@ export async function createDeps(
       await stores.close();
     },
   };
+  metrics.watch(deps);
+  return deps;
 }

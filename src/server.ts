@@ -23,8 +23,8 @@ export async function startServer(
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   try {
-    grpc = await startGrpcServer(served, config.FLUX_GRPC_ADDR, log);
-    const handler = createConnectHandler(served, log, fallback(deps));
+    grpc = await startGrpcServer(served, config.FLUX_GRPC_ADDR, log, deps.metrics);
+    const handler = createConnectHandler(served, log, fallback(deps), deps.metrics);
     httpServer = await startHttpServer(handler, splitHostPort(config.FLUX_HTTP_ADDR));
   } catch (err) {
     if (grpc) grpc.server.forceShutdown();
@@ -44,14 +44,21 @@ export async function startServer(
   };
 }
 
-/** Everything on the HTTP address that is not an RPC: health now; metrics and the dashboard join here. */
-function fallback(_deps: Deps): HttpHandler {
+/** Everything on the HTTP address that is not an RPC: health, metrics and the dashboard. */
+function fallback(deps: Deps): HttpHandler {
   const dashboard = createDashboardHandler();
   return (req, res) => {
     const r = res as http.ServerResponse;
     if (req.url === "/healthz") {
       r.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" });
       r.end("ok\n");
+      return;
+    }
+    if (req.url === "/metrics") {
+      deps.metrics.registry.metrics().then((body) => {
+        r.writeHead(200, { "content-type": deps.metrics.registry.contentType, "cache-control": "no-store" });
+        r.end(body);
+      });
       return;
     }
     if (dashboard(req, res)) return;

@@ -19,6 +19,7 @@ export class UsageRecorder {
   private lastUsed = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  private lastFlushAt = performance.now();
 
   constructor(private readonly store: UsageStore, private readonly clock: Clock, private readonly opts: UsageRecorderOptions) {}
 
@@ -48,8 +49,16 @@ export class UsageRecorder {
     await this.flush();
   }
 
+  /** Time since everything recorded up to then was last written (or there was nothing to write). */
+  flushLagMs(): number {
+    return performance.now() - this.lastFlushAt;
+  }
+
   private async flushOnce(): Promise<void> {
-    if (this.pending.size === 0 && this.lastUsed.size === 0) return;
+    if (this.pending.size === 0 && this.lastUsed.size === 0) {
+      this.lastFlushAt = performance.now();
+      return;
+    }
     const increments = [...this.pending.values()];
     const lastUsed = this.lastUsed;
     this.pending = new Map();
@@ -57,7 +66,8 @@ export class UsageRecorder {
     const started = performance.now();
     try {
       await this.store.apply(increments, lastUsed);
-      this.opts.onFlushed?.(increments.length, performance.now() - started);
+      this.lastFlushAt = performance.now();
+      this.opts.onFlushed?.(increments.length, this.lastFlushAt - started);
     } catch (err) {
       this.opts.onFlushError?.(err, increments.reduce((n, i) => n + i.count, 0));
     }

@@ -23,6 +23,7 @@ export class ValidationService {
     private readonly usage: UsageRecorder,
     private readonly clock: Clock,
     private readonly digest: Digester,
+    private readonly onOutcome: (o: Outcome) => void = () => {},
   ) {}
 
   async validate(p: Principal, rawKey: string, requiredScopes: string[]): Promise<ValidationResult> {
@@ -31,6 +32,7 @@ export class ValidationService {
     }
     const result = await this.decide(p, rawKey, requiredScopes);
     this.usage.record(result.key?.id ?? UNKNOWN_KEY_ID, result.outcome);
+    this.onOutcome(result.outcome);
     return result;
   }
 

@@ -33,6 +33,24 @@ describe("a running server", () => {
   });
 });
 
+describe("metrics", () => {
+  it("count validations by outcome and expose latency, cache and flush figures on /metrics", async () => {
+    const { createKey, validate } = await import("../support/fixtures.js");
+    const c = t.callers[0]!;
+    const { secret } = await createKey(c);
+    for (let i = 0; i < 3; i++) await validate(c, secret);
+    await validate(c, "garbage");
+    const res = await fetch(`http://127.0.0.1:${t.server.httpPort}/metrics`);
+    const body = await res.text();
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    expect(body).toMatch(/flux_validations_total\{outcome="VALID"\} 3\b/);
+    expect(body).toMatch(/flux_validations_total\{outcome="MALFORMED"\} 1\b/);
+    expect(body).toMatch(/flux_rpc_duration_seconds_count\{method="\/flux.apikeys.v1.ApiKeyService\/ValidateApiKey"\} 4\b/);
+    expect(body).toMatch(/flux_key_cache_hits_total 2\b/);
+    expect(body).toContain("flux_usage_flush_lag_seconds");
+  });
+});
+
 describe("bad configuration at start", () => {
   const run = (env: Record<string, string>) =>
     spawnSync(process.execPath, [BIN, "serve"], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: "utf8", timeout: 30_000 });

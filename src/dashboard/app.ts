@@ -1,0 +1,85 @@
+// The signed-in shell: top bar, navigation between the keys list, one key's page and the settings, and the
+// little state they share (the chosen organisation, the defined scopes). Nothing here is persisted.
+import type { Scope } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
+import { listScopes, session } from "./api.js";
+import { clearOverlays, h, mount } from "./dom.js";
+
+export type Route = { view: "keys" } | { view: "key"; id: string } | { view: "settings" };
+
+export interface AppState {
+  orgId?: string;
+  scopes: Scope[];
+  includeRevoked: boolean;
+}
+
+export const state: AppState = { scopes: [], includeRevoked: false };
+
+type ViewRenderer = (route: Route, main: HTMLElement) => void | Promise<void>;
+let renderView: ViewRenderer = () => {};
+let renderSignedOut: (message?: string) => void = () => {};
+let current: Route = { view: "keys" };
+
+export function configure(opts: { view: ViewRenderer; signedOut: (message?: string) => void }): void {
+  renderView = opts.view;
+  renderSignedOut = opts.signedOut;
+}
+
+export async function refreshScopes(): Promise<Scope[]> {
+  state.scopes = await listScopes();
+  return state.scopes;
+}
+
+/** Renders the shell once, then the view for the route into its main element. */
+export function navigate(route: Route): void {
+  current = route;
+  const root = document.getElementById("app")!;
+  let main = document.getElementById("main");
+  if (!main || !root.querySelector(".topbar")) {
+    main = h("main", { id: "main", class: "main", tabindex: "-1" });
+    mount(root, h("a", { class: "skip-link", href: "#main" }, "Skip to content"), topbar(), main);
+  }
+  updateNav(route);
+  main.replaceChildren();
+  void renderView(route, main);
+  const heading = main.querySelector("h1");
+  (heading ?? main).focus?.({ preventScroll: true });
+  window.scrollTo({ top: 0 });
+}
+
+export const currentRoute = (): Route => current;
+
+/** Forgets the admin key and everything fetched with it, and shows the sign-in form. */
+export function signOut(message?: string): void {
+  session.signOut();
+  clearOverlays();
+  state.orgId = undefined;
+  state.scopes = [];
+  state.includeRevoked = false;
+  current = { view: "keys" };
+  mount(document.getElementById("app")!);
+  renderSignedOut(message);
+}
+
+function topbar(): HTMLElement {
+  const link = (label: string, view: "keys" | "settings") =>
+    h("button", { type: "button", class: "nav-link", "data-view": view, onclick: () => navigate({ view }) }, label);
+  return h(
+    "header",
+    { class: "topbar" },
+    h(
+      "div",
+      { class: "topbar-inner" },
+      h("div", { class: "brand" }, h("img", { src: "/favicon.svg", alt: "", width: 24, height: 24 }), h("span", null, "Flux ", h("span", { class: "brand-sub" }, "API Keys"))),
+      h("nav", { class: "nav", "aria-label": "Main" }, link("Keys", "keys"), link("Settings", "settings")),
+      h("button", { type: "button", class: "btn btn-ghost sign-out", onclick: () => signOut("You signed out. The admin key was cleared from this tab.") }, "Sign out"),
+    ),
+  );
+}
+
+function updateNav(route: Route) {
+  const active = route.view === "settings" ? "settings" : "keys";
+  for (const b of Array.from(document.querySelectorAll<HTMLElement>(".nav-link"))) {
+    if (b.dataset.view === active) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+}

@@ -1,0 +1,55 @@
+// Prometheus metrics on GET /metrics: validations by outcome, call latency, cache hit ratio, usage flush lag,
+// store errors. Counters are label-bound once so the validate path does no label hashing.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Deps } from "./deps.js";
+import { OUTCOMES, type Outcome } from "./domain/types.js";
+import type { CallObserver } from "./transport/invoke.js";
+
+export class Metrics implements CallObserver {
+  readonly registry = new Registry();
+  private readonly outcomes: Record<Outcome, Counter.Internal>;
+  private readonly latency: Histogram<"method">;
+  private readonly errors: Counter<"method" | "reason">;
+  private readonly latencyByMethod = new Map<string, Histogram.Internal<"method">>();
+  readonly storeErrors: Counter;
+  readonly flushes: Histogram;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "flux_process_" });
+    const validations = new Counter({ name: "flux_validations_total", help: "ValidateApiKey answers by outcome", labelNames: ["outcome"], registers: [this.registry] });
+    this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, validations.labels({ outcome: o })])) as Record<Outcome, Counter.Internal>;
+    this.latency = new Histogram({
+      name: "flux_rpc_duration_seconds",
+      help: "Server time per RPC, both transports",
+      labelNames: ["method"],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
+      registers: [this.registry],
+    });
+    this.errors = new Counter({ name: "flux_rpc_errors_total", help: "RPC errors by reason", labelNames: ["method", "reason"], registers: [this.registry] });
+    this.storeErrors = new Counter({ name: "flux_store_errors_total", help: "Failed store operations (usage flushes, change feed)", registers: [this.registry] });
+    this.flushes = new Histogram({ name: "flux_usage_flush_seconds", help: "Duration of usage flushes", buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2], registers: [this.registry] });
+  }
+
+  /** Gauges read at scrape time from the live services. */
+  watch(deps: Deps): void {
+    const { cache, sync, recorder } = deps.services;
+    new Gauge({ name: "flux_key_cache_entries", help: "Keys (and unknown digests) in the validate cache", registers: [this.registry], collect() { this.set(cache.stats.size); } });
+    new Gauge({ name: "flux_key_cache_hits_total", help: "Validate cache hits", registers: [this.registry], collect() { this.set(cache.stats.hits); } });
+    new Gauge({ name: "flux_key_cache_misses_total", help: "Validate cache misses", registers: [this.registry], collect() { this.set(cache.stats.misses); } });
+    new Gauge({ name: "flux_usage_flush_lag_seconds", help: "Time since usage counts were last flushed", registers: [this.registry], collect() { this.set(recorder.flushLagMs() / 1000); } });
+    if (sync) {
+      new Gauge({ name: "flux_change_feed_lag_seconds", help: "Time since this replica last read the change log", registers: [this.registry], collect() { this.set(sync.lagMs() / 1000); } });
+    }
+  }
+
+  outcome(o: Outcome): void {
+    this.outcomes[o].inc();
+  }
+
+  onCall(method: string, ms: number, code: string): void {
+    let h = this.latencyByMethod.get(method);
+    if (!h) this.latencyByMethod.set(method, (h = this.latency.labels({ method })));
+    h.observe(ms / 1000);
+    if (code !== "OK") this.errors.inc({ method, reason: code });
+  }
+}
