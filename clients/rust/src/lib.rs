@@ -1,0 +1,54 @@
+//! Flux API Keys SDK: issue, validate, rotate and meter API keys.
+//!
+//! ```no_run
+//! use flux_sdk::Flux;
+//!
+//! let flux = Flux::init("your-api-key");
+//! let key = flux.api_keys().create(flux_sdk::CreateApiKeyRequest {
+//!     org_id: "org_123".into(),
+//!     name: "CI pipeline".into(),
+//!     scopes: vec!["data:read".into()],
+//!     ..Default::default()
+//! })?;
+//! let key_info = flux.api_keys().validate(&key.secret)?;
+//! assert!(key_info.has_scope("data:read"));
+//! # Ok::<(), flux_sdk::Error>(())
+//! ```
+//!
+//! [`Flux`] blocks (it owns a tokio runtime); [`AsyncFlux`] (also `r#async::Flux`) has the same
+//! methods as `async fn`s. Both reach the generated tonic clients through `raw_api_keys()` and
+//! `raw_admin_keys()`; the wire types are in [`proto::v1`].
+
+mod async_client;
+mod blocking;
+mod builder;
+mod convert;
+mod error;
+mod transport;
+mod types;
+
+/// The generated protobuf types and tonic clients of `flux.apikeys.v1`.
+pub mod proto {
+    pub mod v1 {
+        #![allow(clippy::all, missing_docs)]
+        tonic::include_proto!("flux.apikeys.v1");
+    }
+}
+
+/// The async client, under the same names as the blocking one.
+pub mod r#async {
+    pub use crate::async_client::{ApiKeys, Flux};
+}
+
+pub use async_client::Flux as AsyncFlux;
+pub use blocking::{ApiKeys, Flux};
+pub use builder::FluxBuilder;
+pub use error::{from_status, Error, ERROR_DOMAIN};
+pub use transport::{AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, DEFAULT_URL};
+pub use types::{
+    ApiKey, ApiKeyPage, CreateApiKeyRequest, IssuedApiKey, KeyInfo, KeyState, ListApiKeysRequest,
+    Outcome, RateLimit, RateLimitState, Scope, UpdateApiKeyRequest, Usage, UsageBucket, Validation,
+};
+
+/// `Result` with the SDK's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

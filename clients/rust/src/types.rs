@@ -1,0 +1,205 @@
+//! The SDK's own request and result types: plain structs with std types (`SystemTime`,
+//! `Duration`), kept apart from the generated wire types in `crate::proto`.
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+/// A fixed-window request budget: `requests` per `window_seconds`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window_seconds: u32,
+}
+
+/// What `api_keys().create` needs. Every field but `org_id` and `name` is optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CreateApiKeyRequest {
+    pub org_id: String,
+    pub name: String,
+    /// Each scope must be defined first (`define_scope`).
+    pub scopes: Vec<String>,
+    /// `None`: the key never expires. Must lie in the future.
+    pub expires_at: Option<SystemTime>,
+    /// `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Free-form labels returned on validation.
+    pub metadata: HashMap<String, String>,
+}
+
+/// A partial update of key `id`: only the fields set to `Some` change.
+/// For `rate_limit` and `expires_at`, `Some(None)` clears the value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UpdateApiKeyRequest {
+    pub id: String,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub rate_limit: Option<Option<RateLimit>>,
+    pub expires_at: Option<Option<SystemTime>>,
+    pub metadata: Option<HashMap<String, String>>,
+    pub enabled: Option<bool>,
+}
+
+/// Which keys `api_keys().list` returns; the default lists the first 50 live keys visible.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListApiKeysRequest {
+    /// Only this organisation's keys; all visible keys when empty.
+    pub org_id: String,
+    /// 1–1000; 0 means the server's default (50).
+    pub page_size: u32,
+    /// `next_page_token` of the previous page; empty for the first.
+    pub page_token: String,
+    pub include_revoked: bool,
+}
+
+/// Lifecycle state of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyState {
+    Active,
+    Disabled,
+    Revoked,
+    Expired,
+    Unspecified,
+}
+
+/// An API key as the server describes it. Never carries the secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiKey {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub rate_limit: Option<RateLimit>,
+    pub expires_at: Option<SystemTime>,
+    pub metadata: HashMap<String, String>,
+    pub enabled: bool,
+    pub state: KeyState,
+    /// Tells keys apart without revealing them, e.g. `flux_…a1B2`.
+    pub display_hint: String,
+    pub created_at: Option<SystemTime>,
+    pub updated_at: Option<SystemTime>,
+    pub revoked_at: Option<SystemTime>,
+    pub rotated_at: Option<SystemTime>,
+}
+
+/// A key together with its secret, as returned by `create` and `rotate`: the only two places the
+/// secret is ever shown. `Debug` hides the secret.
+#[derive(Clone, PartialEq)]
+pub struct IssuedApiKey {
+    pub id: String,
+    pub secret: String,
+    pub api_key: ApiKey,
+}
+
+impl fmt::Debug for IssuedApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedApiKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("api_key", &self.api_key)
+            .finish()
+    }
+}
+
+/// One page of `list`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiKeyPage {
+    /// Newest first.
+    pub api_keys: Vec<ApiKey>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+/// Why a key was accepted or refused by validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Valid,
+    NotFound,
+    Malformed,
+    Expired,
+    Revoked,
+    Disabled,
+    RateLimited,
+    InsufficientScope,
+    /// A value this SDK version does not know (or UNSPECIFIED, as 0).
+    Unknown(i32),
+}
+
+/// What a validating service needs to know about an accepted key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyInfo {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub metadata: HashMap<String, String>,
+    pub expires_at: Option<SystemTime>,
+    /// The key's budget after this validation; `None` when the key has no limit.
+    pub rate_limit: Option<RateLimitState>,
+}
+
+impl KeyInfo {
+    /// Whether the key carries `scope` (exact name).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// A key's budget in its current window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitState {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_at: Option<SystemTime>,
+    /// How long to wait before retrying (non-zero only when rate limited).
+    pub retry_after: Duration,
+}
+
+/// The full answer of a validation, for callers that want the outcome rather than an `Err`
+/// (see `api_keys().check`). `validate` is `check` followed by [`Validation::into_result`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Validation {
+    pub valid: bool,
+    pub outcome: Outcome,
+    /// Set when the secret matched a key (absent for NOT_FOUND, MALFORMED).
+    pub key: Option<KeyInfo>,
+    pub rate_limit: Option<RateLimitState>,
+    /// Required scopes the key lacks (INSUFFICIENT_SCOPE only).
+    pub missing_scopes: Vec<String>,
+}
+
+/// Per-key usage in the current calendar month (UTC).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Usage {
+    pub id: String,
+    pub period_start: Option<SystemTime>,
+    /// Validations of this key in the current period.
+    pub requests_current_period: i64,
+    /// Non-VALID validations in the current period.
+    pub errors_current_period: i64,
+    /// errors / requests, 0 when there were no requests.
+    pub error_rate: f64,
+    /// The latest VALID validation; `None` if never used.
+    pub last_used_at: Option<SystemTime>,
+    /// Counts per outcome in the current period.
+    pub outcomes: Vec<(Outcome, i64)>,
+    /// Daily buckets, oldest first.
+    pub series: Vec<UsageBucket>,
+}
+
+/// One bucket of the usage series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsageBucket {
+    pub start_time: Option<SystemTime>,
+    pub requests: i64,
+    pub valid: i64,
+    pub rate_limited: i64,
+    pub other_errors: i64,
+}
+
+/// A permission scope that keys may carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub name: String,
+    pub description: String,
+    pub created_at: Option<SystemTime>,
+}
