@@ -9,6 +9,7 @@ import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
 import { digestsOf, KeyCache } from "./services/key-cache.js";
 import { KeyService } from "./services/key-service.js";
+import { LeasedRateLimiter } from "./services/leased-rate-limiter.js";
 import { memoryLimiterFactory, mongoLimiterFactory, RateLimiterPool } from "./services/rate-limiter.js";
 import { DEFAULT_SYNC, ReplicaSync, type ReplicaSyncOptions } from "./services/replica-sync.js";
 import { ScopeService } from "./services/scope-service.js";
@@ -62,11 +63,11 @@ export async function createDeps(
     },
     onFlushed: (_rows, ms) => metrics.flushes.observe(ms / 1000),
   });
-  const limiter = new RateLimiterPool(
+  // Embedded: one process, exact in-memory windows. MongoDB: windows shared by every replica, spent from leases.
+  const limiter =
     stores.kind === "mongodb"
-      ? mongoLimiterFactory((stores as MongoStores).client, config.FLUX_MONGODB_DB)
-      : memoryLimiterFactory(),
-  );
+      ? new LeasedRateLimiter(new RateLimiterPool(mongoLimiterFactory((stores as MongoStores).client, config.FLUX_MONGODB_DB)))
+      : new RateLimiterPool(memoryLimiterFactory());
   if (stores.kind === "mongodb") {
     // rate-limiter-flexible's own index creation fails on FerretDB (TTL first): the unique key index is ours.
     await (stores as MongoStores).db.collection("rate_limits").createIndex({ key: 1 }, { unique: true, name: "key_unique" });

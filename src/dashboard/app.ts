@@ -2,7 +2,8 @@
 // little state they share (the chosen organisation, the defined scopes). Nothing here is persisted.
 import type { Scope } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { listScopes, session } from "./api.js";
-import { clearOverlays, h, mount } from "./dom.js";
+import { alertBox, clearOverlays, h, mount } from "./dom.js";
+import { errorText } from "./errors.js";
 
 export type Route = { view: "keys" } | { view: "key"; id: string } | { view: "settings" };
 
@@ -17,7 +18,6 @@ export const state: AppState = { scopes: [], includeRevoked: false };
 type ViewRenderer = (route: Route, main: HTMLElement) => void | Promise<void>;
 let renderView: ViewRenderer = () => {};
 let renderSignedOut: (message?: string) => void = () => {};
-let current: Route = { view: "keys" };
 
 export function configure(opts: { view: ViewRenderer; signedOut: (message?: string) => void }): void {
   renderView = opts.view;
@@ -31,7 +31,6 @@ export async function refreshScopes(): Promise<Scope[]> {
 
 /** Renders the shell once, then the view for the route into its main element. */
 export function navigate(route: Route): void {
-  current = route;
   const root = document.getElementById("app")!;
   let main = document.getElementById("main");
   if (!main || !root.querySelector(".topbar")) {
@@ -40,13 +39,20 @@ export function navigate(route: Route): void {
   }
   updateNav(route);
   main.replaceChildren();
-  void renderView(route, main);
+  const failed = (err: unknown) => {
+    console.error(err);
+    main!.append(alertBox(`This page could not be shown. ${errorText(err)}`));
+  };
+  try {
+    // Views draw their heading synchronously, so it exists for the focus move below.
+    Promise.resolve(renderView(route, main)).catch(failed);
+  } catch (err) {
+    failed(err);
+  }
   const heading = main.querySelector("h1");
   (heading ?? main).focus?.({ preventScroll: true });
   window.scrollTo({ top: 0 });
 }
-
-export const currentRoute = (): Route => current;
 
 /** Forgets the admin key and everything fetched with it, and shows the sign-in form. */
 export function signOut(message?: string): void {
@@ -55,7 +61,6 @@ export function signOut(message?: string): void {
   state.orgId = undefined;
   state.scopes = [];
   state.includeRevoked = false;
-  current = { view: "keys" };
   mount(document.getElementById("app")!);
   renderSignedOut(message);
 }

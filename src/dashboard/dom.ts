@@ -80,11 +80,23 @@ export function openModal(title: string, build: (m: Modal) => Child, opts: { wid
     h("header", { class: "dialog-head" }, h("h2", { id: titleId }, title)),
     body,
   );
-  const m: Modal = { dialog, body, close: () => dialog.close() };
-  dialog.addEventListener("close", () => {
+  // Removed at once on close (not on the later "close" event), so whatever it showed leaves the DOM immediately.
+  let closed = false;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
     dialog.remove();
     opts.onClose?.();
-  });
+  };
+  dialog.addEventListener("close", finish); // Escape
+  const m: Modal = {
+    dialog,
+    body,
+    close: () => {
+      dialog.close();
+      finish();
+    },
+  };
   append(body, [build(m)]);
   document.body.appendChild(dialog);
   dialog.showModal();
@@ -93,7 +105,10 @@ export function openModal(title: string, build: (m: Modal) => Child, opts: { wid
 
 /** Closes every dialog and drops every toast: used on sign-out so nothing of the session stays on screen. */
 export function clearOverlays(): void {
-  for (const d of Array.from(document.querySelectorAll("dialog"))) d.close();
+  for (const d of Array.from(document.querySelectorAll("dialog"))) {
+    d.close();
+    d.remove();
+  }
   document.getElementById("toasts")?.remove();
 }
 

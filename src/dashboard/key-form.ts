@@ -5,6 +5,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { api } from "./api.js";
 import { navigate, refreshScopes, state } from "./app.js";
 import { busy, field, h, type Modal, nextId, openModal, toast } from "./dom.js";
+import { errorText } from "./errors.js";
 import { fmtRateLimit, fromLocalInput, toLocalInput } from "./format.js";
 import { showSecret } from "./secret-dialog.js";
 
@@ -98,8 +99,11 @@ function formDialog(title: string, submitLabel: string, initial: ApiKey | undefi
   );
 }
 
+/** The form still opens with the scopes known so far, and says why the list may be stale. */
+const loadScopes = () => refreshScopes().catch((err) => toast(`Could not load the defined scopes: ${errorText(err)}`, "error"));
+
 export async function createKeyDialog(orgId: string, created: () => void): Promise<void> {
-  await refreshScopes().catch(() => {}); // the form still opens with the scopes known so far
+  await loadScopes();
   formDialog(`Create a key for ${orgId}`, "Create key", undefined, async (f, m) => {
     const res = await api.createApiKey({ orgId, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt });
     m.close();
@@ -112,7 +116,7 @@ const sameLimit = (a: RateLimit | undefined, b: KeyFields["rateLimit"]) => (!a &
 const sameTime = (a: Timestamp | undefined, b: Timestamp | undefined) => (!a && !b) || (!!a && !!b && a.seconds === b.seconds);
 
 export async function editKeyDialog(key: ApiKey, saved: (k: ApiKey) => void): Promise<void> {
-  await refreshScopes().catch(() => {});
+  await loadScopes();
   formDialog(`Edit ${key.name}`, "Save changes", key, async (f, m) => {
     const paths: string[] = [];
     if (f.name !== key.name) paths.push("name");

@@ -16,7 +16,7 @@ export async function renderKeysView(main: HTMLElement): Promise<void> {
   const content = h("section", { class: "content", "aria-labelledby": "keys-title" });
   mount(main, h("div", { class: "keys-layout" }, rail, content));
   renderContentHead(content);
-  await renderRail(rail, content);
+  await renderRail(rail, content, true);
   if (state.orgId) await renderKeys(content);
   else renderNoOrg(content);
 }
@@ -80,6 +80,7 @@ let pageTokens = [""];
 
 export async function renderKeys(content: HTMLElement, page = pageTokens.length - 1): Promise<void> {
   const orgId = state.orgId!;
+  const focusedId = document.activeElement?.id;
   const create = h("button", { type: "button", class: "btn btn-primary", onclick: () => createKeyDialog(orgId, () => void refreshAll(content)) }, "Create key");
   const revoked = h("input", { type: "checkbox", id: "show-revoked", checked: state.includeRevoked });
   revoked.addEventListener("change", () => {
@@ -87,7 +88,7 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
     pageTokens = [""];
     void renderKeys(content, 0);
   });
-  const refresh = h("button", { type: "button", class: "btn btn-ghost", onclick: () => refreshAll(content) }, "Refresh");
+  const refresh = h("button", { type: "button", class: "btn btn-ghost", id: "refresh-keys", onclick: () => refreshAll(content) }, "Refresh");
   const body = h("div", { class: "keys-body", "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "muted loading" }, "Loading keys…"));
   mount(
     content,
@@ -100,6 +101,10 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
     h("div", { class: "toolbar" }, h("label", { class: "check" }, revoked, "Show revoked keys"), refresh),
     body,
   );
+  // Re-rendering replaced the focused control: put focus back on its twin (or the heading), never on <body>.
+  if (document.activeElement === document.body || !document.activeElement) {
+    (document.getElementById(focusedId || "keys-title") ?? document.getElementById("keys-title"))?.focus({ preventScroll: true });
+  }
 
   let keys: ApiKey[];
   let next: string;

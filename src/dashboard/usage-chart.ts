@@ -46,7 +46,7 @@ export function drawUsageChart(container: HTMLElement, buckets: UsageBucket[], g
     select: { show: false, left: 0, top: 0, width: 0, height: 0 },
     legend: { live: true },
     scales: {
-      x: { time: true, range: () => [(xs[0] ?? 0) - step / 2, (xs[xs.length - 1] ?? step) + step / 2] },
+      x: { time: true, range: () => [(xs[0] ?? 0) - step * 0.75, (xs[xs.length - 1] ?? step) + step * 0.75] },
       y: { range: () => [0, niceCeil(peak * 1.1)] },
     },
     axes: [
@@ -54,7 +54,8 @@ export function drawUsageChart(container: HTMLElement, buckets: UsageBucket[], g
       { ...axis, size: 48, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e7], values: (_u, splits) => splits.map((v) => fmtCount(v)) },
     ],
     series: [
-      { label: granularity === "HOUR" ? "Hour" : "Day", value: (_u, v, _s, idx) => (idx == null || v == null ? "Total" : dateFmt.format(new Date(v * 1000))) },
+      // Names the bucket under the cursor; away from the chart, the legend shows totals for the whole range.
+      { label: "", value: (_u, v, _s, idx) => (idx == null || v == null ? (granularity === "HOUR" ? "Last 24 hours:" : "Last 30 days:") : `${dateFmt.format(new Date(v * 1000))}:`) },
       series("Valid", SERIES_COLORS.valid, 1),
       series("Rate limited", SERIES_COLORS.rateLimited, 2),
       series("Other errors", SERIES_COLORS.otherErrors, 3),

@@ -5,7 +5,7 @@ import type { GetApiKeyUsageResponse } from "../../gen/ts/flux/apikeys/v1/usage_
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { getUsage } from "./api.js";
 import { alertBox, busy, h, mount, nextId } from "./dom.js";
-import { describeError } from "./errors.js";
+import { describeError, errorText } from "./errors.js";
 import { fmtCount, fmtDate, fmtDay, fmtPercent, fmtRelative, outcomeLabel } from "./format.js";
 
 type Granularity = "HOUR" | "DAY";
@@ -93,9 +93,11 @@ function renderBody(body: HTMLElement, u: GetApiKeyUsageResponse) {
   disposeChart?.();
   disposeChart = undefined;
   // uPlot loads with the first chart, keeping it out of the sign-in and keys-list bundle.
-  void import("./usage-chart.js").then(({ drawUsageChart }) => {
-    if (chart.isConnected) disposeChart = drawUsageChart(chart, u.series, granularity);
-  });
+  import("./usage-chart.js")
+    .then(({ drawUsageChart }) => {
+      if (chart.isConnected) disposeChart = drawUsageChart(chart, u.series, granularity);
+    })
+    .catch((err) => mount(chart, alertBox(`The chart could not be drawn. ${errorText(err)}`)));
 }
 
 function sumSeries(u: GetApiKeyUsageResponse) {

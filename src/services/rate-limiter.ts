@@ -59,7 +59,7 @@ export class RateLimiterPool implements KeyRateLimiter {
     }
   }
 
-  private limiterFor(limit: RateLimit): RateLimiterAbstract {
+  limiterFor(limit: RateLimit): RateLimiterAbstract {
     const id = `${limit.requests}/${limit.windowSeconds}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {

@@ -7,9 +7,9 @@ import { KeyState } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import type { Caller } from "../support/callers.js";
-import { newOrg, validate } from "../support/fixtures.js";
+import { createKey, newOrg, validate } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNoSecretsAtRest, ensureDashboardBuilt, launchChromium, screenshot, tabTo, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNoSecretsAtRest, ensureDashboardBuilt, launchChromium, screenshot, screenshotOf, tabTo, watchPage } from "./browser.js";
 
 let t: TestServer;
 let browser: Browser;
@@ -118,7 +118,7 @@ describe("dashboard at 1280 px", { timeout: 60_000 }, () => {
     await expect.poll(() => dialog().getByRole("status").textContent()).toMatch(/Copied|Copy failed/);
     await screenshot(page, "desktop-secret-once", false);
     await dialog().getByRole("button", { name: /Done/ }).click();
-    await dialog().waitFor({ state: "detached" });
+    await page.locator("dialog").waitFor({ state: "detached" });
     expect(await page.content()).not.toContain(secret);
 
     const row = page.locator("tr", { hasText: "CI pipeline" });
@@ -151,6 +151,7 @@ describe("dashboard at 1280 px", { timeout: 60_000 }, () => {
     expect(await page.locator('tr[data-outcome="RATE_LIMITED"]').textContent()).toContain("2");
     await assertAccessibleLayout(page, 1280);
     await screenshot(page, "desktop-key-usage-hourly");
+    await screenshotOf(page.locator(".chart-figure"), "desktop-usage-chart-hourly");
 
     await page.getByText("30 days").click();
     await expect.poll(() => page.locator("#usage-chart").getAttribute("data-buckets")).toBe("31");
@@ -225,11 +226,17 @@ describe("dashboard at 1280 px", { timeout: 60_000 }, () => {
   });
 
   it("lists the organisation's keys with this period's requests", async () => {
+    // Two more keys, made over gRPC, so the list shows a mix of states, limits and expiries.
+    const other = await createKey(grpc, { orgId, scopes: ["data:read"], rateLimit: { requests: 1000, windowSeconds: 60 } });
+    await createKey(grpc, { orgId, expiresAtMs: Date.now() + 7 * 86_400_000 });
+    for (let i = 0; i < 3; i++) await validate(grpc, other.secret);
     await page.getByRole("button", { name: /Keys of/ }).click();
     await page.getByLabel("Show revoked keys").check();
     const row = page.locator(`tr[data-key-id="${keyId}"]`);
     await row.waitFor();
     expect(await row.locator('td[data-label="Requests this period"]').textContent()).toBe("9");
+    const overflow = await page.locator(".table-wrap").evaluate((el) => el.scrollWidth - el.clientWidth);
+    expect(overflow, "the keys table fits 1280 px without scrolling sideways").toBeLessThanOrEqual(0);
     await screenshot(page, "desktop-keys");
   });
 

@@ -6,7 +6,7 @@ import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import type { Caller } from "../support/callers.js";
 import { createKey, defineScopes, newOrg, validate } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNoSecretsAtRest, ensureDashboardBuilt, launchChromium, screenshot, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNoSecretsAtRest, ensureDashboardBuilt, launchChromium, screenshot, screenshotOf, watchPage } from "./browser.js";
 
 const WIDTH = 390;
 let t: TestServer;
@@ -97,6 +97,7 @@ describe("dashboard at 390 px", { timeout: 60_000 }, () => {
     expect(chart!.width).toBeLessThanOrEqual(WIDTH);
     await assertAccessibleLayout(page, WIDTH);
     await screenshot(page, "mobile-key-usage");
+    await screenshotOf(page.locator(".chart-figure"), "mobile-usage-chart");
   });
 
   it("shows the settings page", async () => {

@@ -33,6 +33,20 @@ describe("two replicas on one database", () => {
     expect(limited).toBe(100 - L);
   });
 
+  it("admit at most L and lose at most one lease chunk per other process when limits are leased in chunks", async () => {
+    const L = 400; // leases of 5% = 20 points
+    const [a, b] = procs.map((p) => p.callers[0]!);
+    const { secret } = await a!.call(ApiKeyService, "createApiKey", { orgId: "acme", name: "chunked", rateLimit: { requests: L, windowSeconds: 300 } }, admin);
+    let admitted = 0;
+    for (let round = 0; round < 12; round++) {
+      const batch = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a! : b!).call(ApiKeyService, "validateApiKey", { key: secret }, admin)));
+      admitted += batch.filter((r) => r.outcome === Outcome.VALID).length;
+    }
+    console.log(`leased limit: admitted ${admitted} of 600 validations across 2 processes with L=${L} (chunk 20)`);
+    expect(admitted).toBeLessThanOrEqual(L);
+    expect(admitted).toBeGreaterThanOrEqual(L - 19);
+  });
+
   it("add up usage from both processes, exact after SIGTERM", async () => {
     const [a, b] = procs.map((p) => p.callers[1]!);
     const { apiKey, secret } = await a!.call(ApiKeyService, "createApiKey", { orgId: "acme", name: "counted" }, admin);
