@@ -48,6 +48,8 @@ export function describeError(err: unknown): Problem {
     const message = typeof entry === "function" ? entry(info.metadata) : entry;
     // For bad input the server's message is the useful part ("name must be 1–200 characters").
     if (info.reason === "INVALID_ARGUMENT" && serverSays) return { message: serverSays, reason: info.reason };
+    // The sign-in messages already say all there is to say about a bad admin key.
+    if (info.reason.startsWith("ADMIN_KEY_")) return { message, reason: info.reason };
     return { message, detail: serverSays && serverSays !== message ? serverSays : undefined, reason: info.reason };
   }
   if (isNetworkError(err)) return { message: BY_CODE[Code.Unavailable]!, reason: Code[Code.Unavailable] };

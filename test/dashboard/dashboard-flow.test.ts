@@ -61,6 +61,7 @@ describe("dashboard at 1280 px", { timeout: 60_000 }, () => {
     await page.getByLabel("Admin key").fill("not-a-real-admin-key");
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("did not accept this admin key");
+    await screenshot(page, "desktop-sign-in-error", false);
     await page.getByLabel("Admin key").fill("");
     await page.getByLabel("Admin key").focus();
     await page.keyboard.type(ADMIN_KEY);
