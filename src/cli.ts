@@ -3,7 +3,6 @@ import { ConfigError, loadConfig } from "./config.js";
 import { openStores } from "./deps.js";
 import { systemClock } from "./domain/clock.js";
 import { createDigester } from "./domain/key-material.js";
-import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
 import { fail, serve } from "./main.js";
 import { describeStartupError } from "./startup-errors.js";
@@ -38,8 +37,8 @@ async function adminKeys(args: string[]): Promise<void> {
     fail(`cannot open the store: ${describeStartupError(err)}`, 1);
   }
   const digest = createDigester(config.FLUX_KEY_PEPPER);
-  const auth = new AdminAuth(stores.adminKeys, digest, systemClock, undefined);
-  const service = new AdminKeyService(stores.adminKeys, auth, systemClock, digest);
+  // Running servers drop cached admin keys within their cache TTL (5 s).
+  const service = new AdminKeyService(stores.adminKeys, () => {}, systemClock, digest);
   try {
     if (sub === "create") {
       const flag = (name: string) => {

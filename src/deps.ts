@@ -80,7 +80,11 @@ export async function createDeps(
     isFresh: () => sync?.isFresh() ?? true,
   });
   if (stores.kind === "mongodb") {
-    sync = new ReplicaSync(new MongoChangeLogStore((stores as MongoStores).db), cache, log, syncOptions);
+    const caches = {
+      invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d)),
+      clear: () => (cache.clear(), auth.clear()),
+    };
+    sync = new ReplicaSync(new MongoChangeLogStore((stores as MongoStores).db), caches, log, syncOptions);
     await sync.start();
   }
   // Embedded: one process owns the store, so dropping local entries is enough. MongoDB: every replica must.
@@ -93,7 +97,7 @@ export async function createDeps(
     validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
-    adminKeys: new AdminKeyService(stores.adminKeys, auth, clock, digest),
+    adminKeys: new AdminKeyService(stores.adminKeys, (d) => (sync ? sync.publish([d]) : auth.invalidate([d])), clock, digest),
     recorder,
     cache,
     sync,

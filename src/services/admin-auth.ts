@@ -51,9 +51,13 @@ export class AdminAuth {
     return principal;
   }
 
-  /** Called after this process revokes an admin key. */
-  forget(digest: string): void {
-    this.cache.delete(digest);
+  /** Drops cached lookups of these digests (a revocation here or on another replica). */
+  invalidate(digests: string[]): void {
+    for (const d of digests) this.cache.delete(d);
+  }
+
+  clear(): void {
+    this.cache.clear();
   }
 }
 

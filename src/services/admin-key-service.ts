@@ -5,7 +5,6 @@ import { ADMIN_KEY_PREFIX, type Digester, displayHint, generateSecret, newId } f
 import type { AdminKeyRecord, Principal } from "../domain/types.js";
 import type { AdminKeyStore } from "../store/types.js";
 import { requireUnrestricted } from "./access.js";
-import type { AdminAuth } from "./admin-auth.js";
 import { checkName, checkOrgId } from "./key-input.js";
 
 export interface CreateAdminKeyInput {
@@ -17,7 +16,8 @@ export interface CreateAdminKeyInput {
 export class AdminKeyService {
   constructor(
     private readonly store: AdminKeyStore,
-    private readonly auth: AdminAuth,
+    /** Makes every replica forget the revoked key before revoke returns. */
+    private readonly onRevoke: (digest: string) => void | Promise<void>,
     private readonly clock: Clock,
     private readonly digest: Digester,
   ) {}
@@ -37,7 +37,7 @@ export class AdminKeyService {
     if (!id) throw invalidArgument("id is required", "id");
     const key = await this.store.revoke(id, this.clock.nowMs());
     if (!key) throw new FluxError("ADMIN_KEY_NOT_FOUND", `admin key ${JSON.stringify(id)} not found`, { id });
-    this.auth.forget(key.digest);
+    await this.onRevoke(key.digest);
     return key;
   }
 

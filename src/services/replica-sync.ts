@@ -1,4 +1,4 @@
-// Keeps every replica's key cache honest. Each replica polls the change log, drops the digests each change names,
+// Keeps every replica's caches (keys, admin keys) honest. Each replica polls the change log, drops the digests each change names,
 // and records the last change it applied. An RPC that changes a key returns only once every live replica has
 // applied its change. A replica that cannot poll stops trusting its cache (isFresh) before the others stop
 // waiting for it (aliveMs > staleMs), so no replica serves a stale key after the changing RPC returns.
@@ -6,7 +6,12 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { FluxError } from "../domain/errors.js";
 import type { ChangeLogStore } from "../store/types.js";
-import type { KeyCache } from "./key-cache.js";
+
+/** What a change drops on this replica: cached keys and admin keys, by digest. */
+export interface Invalidator {
+  invalidate(digests: string[]): void;
+  clear(): void;
+}
 
 export interface ReplicaSyncOptions {
   pollMs: number;
@@ -36,7 +41,7 @@ export class ReplicaSync {
 
   constructor(
     private readonly log: ChangeLogStore,
-    private readonly cache: KeyCache,
+    private readonly cache: Invalidator,
     private readonly logger: Logger,
     private readonly opts: ReplicaSyncOptions = DEFAULT_SYNC,
   ) {}

@@ -73,7 +73,12 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { apiKey: apiKeyToWire(await keys.get(await who(ctx), requireId(req.id)), now()) };
     },
     async listApiKeys(req, ctx) {
-      const page = await keys.list(await who(ctx), req);
+      const page = await keys.list(await who(ctx), {
+        orgId: req.orgId,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        includeRevoked: req.includeRevoked,
+      });
       return { apiKeys: page.keys.map((k) => apiKeyToWire(k, now())), nextPageToken: page.nextPageToken };
     },
     async revokeApiKey(req, ctx) {
@@ -99,7 +104,7 @@ export function createServedServices(deps: Deps): ServedService[] {
 
   const admin: ServiceHandlers<typeof AdminKeyService> = {
     async createAdminKey(req, ctx) {
-      const { key, secret } = await adminKeys.create(await who(ctx), req);
+      const { key, secret } = await adminKeys.create(await who(ctx), { name: req.name, orgId: req.orgId, validateOnly: req.validateOnly });
       return { adminKey: adminKeyToWire(key), secret };
     },
     async listAdminKeys(_req, ctx) {

@@ -55,6 +55,16 @@ describe("three replicas with warm caches", () => {
     }
   });
 
+  it("refuse a revoked admin key on every replica as soon as RevokeAdminKey returns", async () => {
+    const { AdminKeyService } = await import("../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js");
+    const created = await grpc[0]!.call(AdminKeyService, "createAdminKey", { name: "short-lived" }, admin);
+    for (const c of grpc) await c.call(ApiKeyService, "listScopes", {}, created.secret); // cached as valid everywhere
+    await grpc[1]!.call(AdminKeyService, "revokeAdminKey", { id: created.adminKey!.id }, admin);
+    for (const c of grpc) {
+      await expect(c.call(ApiKeyService, "listScopes", {}, created.secret)).rejects.toMatchObject({ reason: "ADMIN_KEY_INVALID" });
+    }
+  });
+
   it("hold one key's rate limit across the three replicas", async () => {
     const L = 30;
     const { secret } = await grpc[1]!.call(ApiKeyService, "createApiKey", { orgId: "acme", name: "limited", rateLimit: { requests: L, windowSeconds: 300 } }, admin);
