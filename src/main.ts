@@ -30,8 +30,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     fail(`cannot listen: ${describeStartupError(err)}`, 1);
   }
   const lines = [`Flux API Keys is serving (store: ${storeName})`];
-  lines.push(`  gRPC:                  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}`);
-  lines.push(`  HTTP (Connect, dashboard): http://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/`);
+  lines.push(`  gRPC  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}  (backend services, grpcurl, Python and Rust SDKs)`);
+  lines.push(`  HTTP  http://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/  (dashboard, Connect, gRPC-Web, /metrics)`);
   if (!config.FLUX_ADMIN_KEY) {
     const secret = await deps.services.adminKeys.bootstrapIfEmpty();
     if (secret) {
