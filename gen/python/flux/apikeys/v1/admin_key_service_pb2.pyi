@@ -15,7 +15,7 @@ class CreateAdminKeyRequest(_message.Message):
     name: str
     org_id: str
     validate_only: bool
-    def __init__(self, name: _Optional[str] = ..., org_id: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., org_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class CreateAdminKeyResponse(_message.Message):
     __slots__ = ("admin_key", "secret")

@@ -5,7 +5,7 @@ import warnings
 
 from flux.apikeys.v1 import admin_key_service_pb2 as flux_dot_apikeys_dot_v1_dot_admin__key__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.80.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class AdminKeyServiceStub:
+class AdminKeyServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -51,7 +51,7 @@ class AdminKeyServiceStub:
                 _registered_method=True)
 
 
-class AdminKeyServiceServicer:
+class AdminKeyServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def CreateAdminKey(self, request, context):
@@ -99,7 +99,7 @@ def add_AdminKeyServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class AdminKeyService:
+class AdminKeyService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

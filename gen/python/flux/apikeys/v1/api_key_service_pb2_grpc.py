@@ -7,7 +7,7 @@ from flux.apikeys.v1 import api_key_service_pb2 as flux_dot_apikeys_dot_v1_dot_a
 from flux.apikeys.v1 import usage_pb2 as flux_dot_apikeys_dot_v1_dot_usage__pb2
 from flux.apikeys.v1 import validation_pb2 as flux_dot_apikeys_dot_v1_dot_validation__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.80.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -27,7 +27,7 @@ if _version_not_supported:
     )
 
 
-class ApiKeyServiceStub:
+class ApiKeyServiceStub(object):
     """Every call needs `authorization: Bearer <admin key>`.
     """
 
@@ -94,7 +94,7 @@ class ApiKeyServiceStub:
                 _registered_method=True)
 
 
-class ApiKeyServiceServicer:
+class ApiKeyServiceServicer(object):
     """Every call needs `authorization: Bearer <admin key>`.
     """
 
@@ -238,7 +238,7 @@ def add_ApiKeyServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ApiKeyService:
+class ApiKeyService(object):
     """Every call needs `authorization: Bearer <admin key>`.
     """
 

@@ -5,7 +5,7 @@ import warnings
 
 from flux.apikeys.v1 import ping_service_pb2 as flux_dot_apikeys_dot_v1_dot_ping__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.80.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class PingServiceStub:
+class PingServiceStub(object):
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -41,7 +41,7 @@ class PingServiceStub:
                 _registered_method=True)
 
 
-class PingServiceServicer:
+class PingServiceServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def Ping(self, request, context):
@@ -67,7 +67,7 @@ def add_PingServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class PingService:
+class PingService(object):
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod

@@ -51,7 +51,7 @@ class ValidateApiKeyResponse(_message.Message):
     key: KeyInfo
     rate_limit: RateLimitState
     missing_scopes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, valid: _Optional[bool] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., key: _Optional[_Union[KeyInfo, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimitState, _Mapping]] = ..., missing_scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, valid: bool = ..., outcome: _Optional[_Union[Outcome, str]] = ..., key: _Optional[_Union[KeyInfo, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimitState, _Mapping]] = ..., missing_scopes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class KeyInfo(_message.Message):
     __slots__ = ("id", "org_id", "name", "scopes", "metadata", "expires_at")
