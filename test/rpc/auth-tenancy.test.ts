@@ -38,13 +38,13 @@ describe.each(["grpc", "connect"] as const)("over %s", (name) => {
     const { key, secret } = await createKey(c());
     expect((await validate(c(), secret, [], vo)).outcome).toBe(Outcome.VALID);
     for (const call of [
-      c().call(ApiKeyService, "createApiKey", { orgId: newOrg(), name: "x" }, vo),
-      c().call(ApiKeyService, "getApiKey", { id: key.id }, vo),
-      c().call(ApiKeyService, "rotateApiKey", { id: key.id }, vo),
-      c().call(ApiKeyService, "listApiKeys", {}, vo),
-      c().call(AdminKeyService, "listAdminKeys", {}, vo),
+      () => c().call(ApiKeyService, "createApiKey", { orgId: newOrg(), name: "x" }, vo),
+      () => c().call(ApiKeyService, "getApiKey", { id: key.id }, vo),
+      () => c().call(ApiKeyService, "rotateApiKey", { id: key.id }, vo),
+      () => c().call(ApiKeyService, "listApiKeys", {}, vo),
+      () => c().call(AdminKeyService, "listAdminKeys", {}, vo),
     ]) {
-      expect(await failure(call)).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
+      expect(await failure(call())).toMatchObject({ code: Code.PermissionDenied, reason: "PERMISSION_DENIED" });
     }
   });
 

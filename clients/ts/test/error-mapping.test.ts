@@ -73,8 +73,9 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
   });
 
   it("maps missing keys and scopes to NotFoundError with KEY_NOT_FOUND and SCOPE_NOT_FOUND", async () => {
-    for (const call of [flux().apiKeys.get("key_missing"), flux().apiKeys.rotate("key_missing"), flux().apiKeys.getUsage("key_missing")]) {
-      const err = await rejection(call);
+    // Thunks: a promise created early could reject before it is awaited (an unhandled rejection).
+    for (const call of [() => flux().apiKeys.get("key_missing"), () => flux().apiKeys.rotate("key_missing"), () => flux().apiKeys.getUsage("key_missing")]) {
+      const err = await rejection(call());
       expect(err).toBeInstanceOf(NotFoundError);
       expect(err).toMatchObject({ code: Code.NotFound, reason: "KEY_NOT_FOUND" });
     }
@@ -84,8 +85,8 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
   it("maps changes to a revoked key to FailedPreconditionError KEY_REVOKED", async () => {
     const key = await flux().apiKeys.create({ orgId: newOrg(), name: "k" });
     await flux().apiKeys.revoke(key.id);
-    for (const call of [flux().apiKeys.update(key.id, { name: "again" }), flux().apiKeys.rotate(key.id)]) {
-      const err = await rejection(call);
+    for (const call of [() => flux().apiKeys.update(key.id, { name: "again" }), () => flux().apiKeys.rotate(key.id)]) {
+      const err = await rejection(call());
       expect(err).toBeInstanceOf(FailedPreconditionError);
       expect(err).toMatchObject({ code: Code.FailedPrecondition, reason: "KEY_REVOKED" });
     }
