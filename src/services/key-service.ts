@@ -159,7 +159,7 @@ export class KeyService {
       const now = Math.max(this.clock.nowMs(), before.updatedAtMs + 1);
       apply(after, now);
       after.updatedAtMs = now;
-      if (await this.keys.replace(after, before.updatedAtMs)) {
+      if (await this.keys.replace(before, after)) {
         await this.onChange(before, after);
         return after;
       }

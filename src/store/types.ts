@@ -14,8 +14,8 @@ export interface KeyStore {
   get(id: string): Promise<ApiKeyRecord | undefined>;
   /** Finds the key whose current or grace-period previous digest is `digest`. */
   findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
-  /** Replaces the stored key when its updatedAtMs still equals `expectedUpdatedAtMs`; false when someone changed it meanwhile. */
-  replace(key: ApiKeyRecord, expectedUpdatedAtMs: number): Promise<boolean>;
+  /** Replaces `before` with `after` when the stored key is still `before` (same updatedAtMs); false when someone changed it meanwhile. */
+  replace(before: ApiKeyRecord, after: ApiKeyRecord): Promise<boolean>;
   list(q: ListKeysQuery): Promise<ApiKeyRecord[]>;
   /** Number of non-revoked keys carrying the scope. */
   countWithScope(scope: string): Promise<number>;

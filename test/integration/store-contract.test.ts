@@ -50,12 +50,13 @@ describe.each(STORE_KINDS)("%s store", (kind) => {
     const k = key();
     await s.keys.insert(k);
     const rotated = { ...k, digest: "new-" + k.digest, previousDigest: k.digest, previousDigestExpiresAtMs: 5, updatedAtMs: k.updatedAtMs + 1 };
-    expect(await s.keys.replace(rotated, k.updatedAtMs)).toBe(true);
-    expect(await s.keys.replace({ ...rotated, name: "lost" }, k.updatedAtMs)).toBe(false);
+    expect(await s.keys.replace(k, rotated)).toBe(true);
+    expect(await s.keys.replace(k, { ...rotated, name: "lost", digest: "lost-" + k.digest })).toBe(false);
+    expect(await s.keys.findByDigest("lost-" + k.digest)).toBeUndefined();
     expect((await s.keys.findByDigest(k.digest))?.id).toBe(k.id);
     expect((await s.keys.findByDigest(rotated.digest))?.name).toBe(k.name);
     const { previousDigest: _p, previousDigestExpiresAtMs: _e, ...cleared } = rotated;
-    expect(await s.keys.replace({ ...cleared, updatedAtMs: rotated.updatedAtMs + 1 }, rotated.updatedAtMs)).toBe(true);
+    expect(await s.keys.replace(rotated, { ...cleared, updatedAtMs: rotated.updatedAtMs + 1 })).toBe(true);
     expect(await s.keys.findByDigest(k.digest)).toBeUndefined();
   });
 

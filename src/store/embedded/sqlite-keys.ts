@@ -52,9 +52,9 @@ export class SqliteKeyStore implements KeyStore {
     return parse(this.byDigest.get(digest) ?? this.byPrevious.get(digest));
   }
 
-  async replace(key: ApiKeyRecord, expectedUpdatedAtMs: number) {
+  async replace(before: ApiKeyRecord, key: ApiKeyRecord) {
     return this.db.transaction(() => {
-      const res = this.replaceRow.run({ ...params(key), expected: expectedUpdatedAtMs });
+      const res = this.replaceRow.run({ ...params(key), expected: before.updatedAtMs });
       if (res.changes !== 1) return false;
       this.writeScopes(key.id, key.scopes);
       return true;

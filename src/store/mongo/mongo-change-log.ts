@@ -25,9 +25,20 @@ export class MongoChangeLogStore implements ChangeLogStore {
     return seq;
   }
 
+  /** Reads changes one by one by _id (the only lookup FerretDB serves from an index), up to the counter's head. */
   async after(seq: number, limit: number): Promise<KeyChange[]> {
-    const docs = await this.changes.find({ _id: { $gt: seq } }).sort({ _id: 1 }).limit(limit).toArray();
-    return docs.map((d) => ({ seq: d._id, digests: d.digests, atMs: d.atMs }));
+    const out: KeyChange[] = [];
+    for (let next = seq + 1; out.length < limit; next++) {
+      const d = await this.changes.findOne({ _id: next });
+      if (!d) break;
+      out.push({ seq: d._id, digests: d.digests, atMs: d.atMs });
+    }
+    if (out.length === 0 && (await this.latestSeq()) > seq) {
+      // A gap: the next number is allocated but not (yet) written; report what lies beyond it.
+      const beyond = await this.changes.find({ _id: { $gt: seq } }).sort({ _id: 1 }).limit(limit).toArray();
+      return beyond.map((d) => ({ seq: d._id, digests: d.digests, atMs: d.atMs }));
+    }
+    return out;
   }
 
   async latestSeq() {
@@ -48,7 +59,7 @@ export class MongoChangeLogStore implements ChangeLogStore {
   }
 
   async prune(changesBeforeMs: number, replicasBeforeMs: number) {
-    await this.changes.deleteMany({ atMs: { $lt: changesBeforeMs } });
+    await this.changes.deleteMany({ atMs: { $lt: changesBeforeMs } }); // rare: a scan is fine here
     await this.replicas.deleteMany({ heartbeatAtMs: { $lt: replicasBeforeMs } });
   }
 }

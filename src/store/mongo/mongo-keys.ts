@@ -1,12 +1,17 @@
-// API keys in MongoDB: one document per key, _id = key id, unique index on the secret's digest.
-import type { Collection } from "mongodb";
+// API keys in MongoDB: one document per key (_id = key id) and one per live secret digest (_id = digest → key id).
+// Validation looks up by _id only, which every MongoDB-compatible server serves from its primary index (FerretDB
+// pushes down nothing else). The key document stays the truth: a digest document that outlived its key's
+// rotation or a failed write matches nothing, because the key's own digest fields are checked.
+import type { Collection, Db } from "mongodb";
 import type { ApiKeyRecord } from "../../domain/types.js";
 import type { KeyStore, ListKeysQuery } from "../types.js";
 
 type KeyDoc = Omit<ApiKeyRecord, "id"> & { _id: string };
+type DigestDoc = { _id: string; keyId: string };
 
 const toDoc = ({ id, ...rest }: ApiKeyRecord): KeyDoc => stripUndefined({ _id: id, ...rest });
 const fromDoc = ({ _id, ...rest }: KeyDoc): ApiKeyRecord => ({ id: _id, ...rest });
+const digestsOf = (k: ApiKeyRecord) => (k.previousDigest ? [k.digest, k.previousDigest] : [k.digest]);
 
 function stripUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
@@ -14,10 +19,23 @@ function stripUndefined<T extends object>(o: T): T {
 }
 
 export class MongoKeyStore implements KeyStore {
-  constructor(private readonly col: Collection<KeyDoc>) {}
+  private readonly col: Collection<KeyDoc>;
+  private readonly digests: Collection<DigestDoc>;
+
+  constructor(db: Db) {
+    this.col = db.collection("api_keys");
+    this.digests = db.collection("api_key_digests");
+  }
 
   async insert(key: ApiKeyRecord) {
-    await this.col.insertOne(toDoc(key));
+    // The digest first: its unique _id refuses a duplicate secret before any key exists.
+    await this.digests.insertOne({ _id: key.digest, keyId: key.id });
+    try {
+      await this.col.insertOne(toDoc(key));
+    } catch (err) {
+      await this.digests.deleteOne({ _id: key.digest, keyId: key.id }).catch(() => {});
+      throw err;
+    }
   }
 
   async get(id: string) {
@@ -26,13 +44,21 @@ export class MongoKeyStore implements KeyStore {
   }
 
   async findByDigest(digest: string) {
-    const doc = await this.col.findOne({ $or: [{ digest }, { previousDigest: digest }] });
-    return doc ? fromDoc(doc) : undefined;
+    const d = await this.digests.findOne({ _id: digest });
+    if (!d) return undefined;
+    const key = await this.get(d.keyId);
+    return key && digestsOf(key).includes(digest) ? key : undefined;
   }
 
-  async replace(key: ApiKeyRecord, expectedUpdatedAtMs: number) {
-    const res = await this.col.replaceOne({ _id: key.id, updatedAtMs: expectedUpdatedAtMs }, toDoc(key));
-    return res.matchedCount === 1;
+  async replace(before: ApiKeyRecord, after: ApiKeyRecord) {
+    const added = digestsOf(after).filter((d) => !digestsOf(before).includes(d));
+    if (added.length) await this.digests.insertMany(added.map((d) => ({ _id: d, keyId: after.id })));
+    const res = await this.col.replaceOne({ _id: after.id, updatedAtMs: before.updatedAtMs }, toDoc(after));
+    const won = res.matchedCount === 1;
+    // The loser removes what it added; the winner removes digests its key no longer has.
+    const obsolete = won ? digestsOf(before).filter((d) => !digestsOf(after).includes(d)) : added;
+    if (obsolete.length) await this.digests.deleteMany({ _id: { $in: obsolete }, keyId: after.id });
+    return won;
   }
 
   async list(q: ListKeysQuery) {

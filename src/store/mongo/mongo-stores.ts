@@ -16,8 +16,6 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
   await client.connect();
   const db = client.db(dbName);
   await Promise.all([
-    db.collection("api_keys").createIndex({ digest: 1 }, { unique: true, name: "digest_unique" }),
-    db.collection("api_keys").createIndex({ previousDigest: 1 }, { sparse: true, name: "previous_digest" }),
     db.collection("api_keys").createIndex({ orgId: 1, createdAtMs: -1, _id: -1 }, { name: "org_newest" }),
     db.collection("api_keys").createIndex({ createdAtMs: -1, _id: -1 }, { name: "newest" }),
     db.collection("api_keys").createIndex({ scopes: 1 }, { name: "scopes" }),
@@ -28,7 +26,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     kind: "mongodb",
     client,
     db,
-    keys: new MongoKeyStore(db.collection("api_keys")),
+    keys: new MongoKeyStore(db),
     scopes: new MongoScopeStore(db.collection("scopes")),
     adminKeys: new MongoAdminKeyStore(db.collection("admin_keys")),
     usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used")),
