@@ -134,6 +134,8 @@ func run(listen, dir string, level slog.Level, serialize bool) error {
 		}()
 	}
 
+	go indexIDs(ctx, abs, logger)
+
 	fmt.Printf("ready %s\n", uri)
 
 	// Run returns once ctx is canceled and all connections and the backend are closed.
