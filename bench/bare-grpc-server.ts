@@ -1,0 +1,30 @@
+// The yardstick for the gRPC transport: a bare @grpc/grpc-js server answering /flux.apikeys.v1.PingService/Ping
+// with an empty message, no instrumentation, no protobuf library. Run as its own process:
+//   node --import tsx bench/bare-grpc-server.ts PORT      (prints "listening PORT")
+import * as grpc from "@grpc/grpc-js";
+
+const port = Number(process.argv[2] ?? 0);
+const empty = Buffer.alloc(0);
+const server = new grpc.Server();
+server.addService(
+  {
+    ping: {
+      path: "/flux.apikeys.v1.PingService/Ping",
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: () => empty,
+      requestDeserialize: () => ({}),
+      responseSerialize: () => empty,
+      responseDeserialize: () => ({}),
+    },
+  } as grpc.ServiceDefinition,
+  { ping: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, {}) },
+);
+server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+  if (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.log(`listening ${p}`);
+});
+for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => server.tryShutdown(() => process.exit(0)));

@@ -1,0 +1,3 @@
+module flux-apikeys/bench/connect-load
+
+go 1.24

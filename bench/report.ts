@@ -1,0 +1,146 @@
+// Ratios, targets met or not, and the markdown table; writes bench/results/<time>.json and .md (and latest.*).
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { LoadResult } from "./load.js";
+import { PROTOCOLS, type Protocol, type ScaleResult } from "./scenario.js";
+
+export interface StoreReport {
+  hotKeys: number;
+  scales: ScaleResult[];
+}
+
+export interface BenchReport {
+  startedAt: string;
+  elapsedS?: number;
+  machine: { cpus: number; cpu: string; node: string; loadavg: number[]; priority: string };
+  settings: Record<string, unknown> & { durationS: number; rounds: number; roundS: number; concurrency: number; cacheSize: number };
+  /** The bare grpc-js server's no-op, and Flux's measured alternately with it (ratio = Flux / bare). */
+  bare?: LoadResult & { flux: LoadResult; ratio: number; ratios: number[] };
+  stores: Partial<Record<"embedded" | "mongodb", StoreReport>>;
+  targets?: TargetRow[];
+}
+
+export interface TargetRow {
+  target: string;
+  where: string;
+  measured: string;
+  met: boolean;
+}
+
+const NAMES = { grpc: "gRPC", connect: "Connect" } as const;
+const k = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n));
+const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "-" : x < 10 ? x.toFixed(2) : x.toFixed(0));
+const x = (v: number) => `${v.toFixed(2)}×`;
+const rps = (r: LoadResult) => `${Math.round(r.rps).toLocaleString("en")}/s`;
+const lat = (r: LoadResult | undefined) => (r ? `${ms(r.p50Ms)} / ${ms(r.p99Ms)} ms` : "-");
+const spread = (rs: number[]) => `${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}`;
+
+/** Validate throughput at a key count against the baseline, normalised by each server's own no-op. */
+const scaleThr = (big: ScaleResult, small: ScaleResult, p: Protocol) => big[p].thrRatio / small[p].thrRatio;
+const scaleP99 = (big: ScaleResult, small: ScaleResult, p: Protocol) => big[p].validateRef.p99Ms / small[p].validateRef.p99Ms;
+
+export function targets(r: BenchReport): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const [store, s] of Object.entries(r.stores)) {
+    const [small, big] = [s!.scales[0]!, s!.scales.at(-1)!];
+    for (const p of PROTOCOLS) {
+      const where = `${store}, ${NAMES[p]}`;
+      const a = small[p];
+      rows.push({ target: "cache-hot validate ≥ 0.90× no-op throughput", where, measured: `${x(a.thrRatio)} (rounds ${spread(a.thrRatios)})`, met: a.thrRatio >= 0.9 });
+      const dp = a.validateFixed!.p99Ms - a.pingFixed!.p99Ms;
+      rows.push({ target: "at 50% of no-op capacity: validate p99 ≤ no-op p99 + 1 ms", where, measured: `${dp >= 0 ? "+" : ""}${ms(dp)} ms`, met: dp <= 1 });
+      if (big !== small) {
+        const t = scaleThr(big, small, p);
+        const q = scaleP99(big, small, p);
+        rows.push({ target: `${k(big.keys)} vs ${k(small.keys)} keys: validate throughput ≥ 0.9×`, where, measured: x(t), met: t >= 0.9 });
+        rows.push({ target: `${k(big.keys)} vs ${k(small.keys)} keys: validate p99 ≤ 1.2×`, where, measured: x(q), met: q <= 1.2 });
+      }
+      if (store === "mongodb") {
+        for (const sc of s!.scales) {
+          const c = sc[p].cold;
+          rows.push({ target: `cold-key p99 ≤ 5 ms (${k(sc.keys)} keys)`, where, measured: `${ms(c.p99Ms)} ms at ${c.rate}/s`, met: c.p99Ms <= 5 && !c.errors });
+        }
+      }
+    }
+    if (big.memory) {
+      const b = big.memory.bytesPerKey;
+      rows.push({ target: "≤ 1 KB resident per cached key", where: store, measured: `${b.toFixed(0)} B`, met: b <= 1024 });
+    }
+  }
+  if (r.bare) rows.push({ target: "gRPC no-op ≥ 0.8× bare grpc-js", where: "gRPC address", measured: `${x(r.bare.ratio)} (rounds ${spread(r.bare.ratios)})`, met: r.bare.ratio >= 0.8 });
+  return rows;
+}
+
+function storeTable(store: string, s: StoreReport): string[] {
+  const [small, ...rest] = s.scales as [ScaleResult, ...ScaleResult[]];
+  const row = (label: string, f: (p: Protocol) => string) => `| ${label} | ${PROTOCOLS.map(f).join(" | ")} |`;
+  const out = [
+    `### ${store} store (hot set: ${s.hotKeys} keys, round-robin)`,
+    "",
+    `| ${k(small.keys)} keys | gRPC | Connect |`,
+    "| --- | --- | --- |",
+    row("no-op throughput (saturated)", (p) => `${rps(small[p].pingThr)}`),
+    row("validate throughput (saturated)", (p) => `${rps(small[p].validateThr)}`),
+    row("**validate / no-op throughput**", (p) => `**${x(small[p].thrRatio)}** (rounds ${spread(small[p].thrRatios)})`),
+    row("fixed rate: 50% of no-op capacity", (p) => `${small[p].fixedRps}/s`),
+    row("no-op p50 / p99", (p) => lat(small[p].pingFixed)),
+    row("validate p50 / p99", (p) => lat(small[p].validateFixed)),
+    row("**validate p99 − no-op p99**", (p) => `**${ms(small[p].validateFixed!.p99Ms - small[p].pingFixed!.p99Ms)} ms**`),
+    row("same runs through ghz: no-op, validate p50 / p99", (p) => {
+      const g = small[p].ghzFixed;
+      return g ? `${lat(g.ping)}; ${lat(g.validate)} (ghz sent ${rps(g.validate)})` : "";
+    }),
+    row("validate p50 / p99 at 50% of validate capacity", (p) => `${lat(small[p].validateRef)} at ${small[p].refRps}/s`),
+    row("cold-key p50 / p99 (each key once)", (p) => `${lat(small[p].cold)} (${small[p].cold.count} keys at ${small[p].cold.rate}/s${small[p].cold.errors ? `, ${small[p].cold.errors} failed` : ""})`),
+  ];
+  for (const big of rest) {
+    out.push(
+      `| **${k(big.keys)} keys** | | |`,
+      row("no-op / validate throughput", (p) => `${rps(big[p].pingThr)} / ${rps(big[p].validateThr)}`),
+      row("validate / no-op throughput", (p) => `${x(big[p].thrRatio)} (rounds ${spread(big[p].thrRatios)})`),
+      row(`**validate throughput vs ${k(small.keys)} keys** (normalised by each no-op; raw)`, (p) => `**${x(scaleThr(big, small, p))}**; ${x(big[p].validateThr.rps / small[p].validateThr.rps)}`),
+      row(`validate p50 / p99 at ${k(small.keys)}'s reference rate`, (p) => `${lat(big[p].validateRef)} at ${big[p].refRps}/s`),
+      row(`**validate p99 vs ${k(small.keys)} keys**`, (p) => `**${x(scaleP99(big, small, p))}**`),
+      row("cold-key p50 / p99", (p) => `${lat(big[p].cold)} (${big[p].cold.count} keys at ${big[p].cold.rate}/s${big[p].cold.errors ? `, ${big[p].cold.errors} failed` : ""})`),
+    );
+    if (big.wide) out.push(`| gRPC validate over all ${k(big.wide.keys)} cached keys | ${rps(big.wide)}, ${x(big.wide.ratio)} no-op | |`);
+    if (big.memory) {
+      const m = big.memory;
+      out.push(`| resident memory per cached key | ${m.bytesPerKey.toFixed(0)} B (RSS ${(m.rssBefore / 1048576).toFixed(0)} → ${(m.rssAfter / 1048576).toFixed(0)} MiB over ${k(m.keys)} keys) | |`);
+    }
+  }
+  const warnings = s.scales.flatMap((sc) => sc.warnings.map((w) => `- ${k(sc.keys)} keys: ${w}`));
+  return [...out, "", ...(warnings.length ? ["Warnings:", "", ...warnings, ""] : [])];
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const st = r.settings;
+  const lines = [
+    `## Flux API Keys benchmark — ${r.startedAt}`,
+    "",
+    `${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}; server pinned to core 0; load generators and FerretDB on core 1; ` +
+      `${r.machine.priority}; load average at start ${r.machine.loadavg.map((l) => l.toFixed(1)).join(" ")}. ` +
+      `Saturated: ${st.concurrency} concurrent calls on one h2c connection from bench/connect-load, no-op and validate alternating ` +
+      `${st.rounds} × ${st.roundS} s (medians). Fixed rates: ${st.durationS} s open loop (latency from each call's scheduled start). ` +
+      `gRPC cold keys through ghz. Key cache ${st.cacheSize}; every key rate-limited (1e9 per 60 s) and its usage counted.` +
+      (st.serverNodeOptions ? ` Server NODE_OPTIONS: \`${st.serverNodeOptions}\`.` : ""),
+    "",
+  ];
+  for (const [store, s] of Object.entries(r.stores)) lines.push(...storeTable(store, s!));
+  if (r.bare) {
+    lines.push(`Bare @grpc/grpc-js Ping server ${rps(r.bare)} vs Flux gRPC no-op ${rps(r.bare.flux)}, alternating: Flux = **${x(r.bare.ratio)}** (rounds ${spread(r.bare.ratios)}).`, "");
+  }
+  lines.push("### Targets", "", "| target | where | measured | met |", "| --- | --- | --- | --- |");
+  for (const t of r.targets ?? []) lines.push(`| ${t.target} | ${t.where} | ${t.measured} | ${t.met ? "met" : "**not met**"} |`);
+  return lines.join("\n") + "\n";
+}
+
+export function writeReport(r: BenchReport, dir: string): { markdown: string; files: string[] } {
+  r.targets = targets(r);
+  const markdown = renderMarkdown(r);
+  mkdirSync(dir, { recursive: true });
+  const stamp = r.startedAt.replace(/[:.]/g, "-");
+  const files = [`${stamp}.json`, `${stamp}.md`, "latest.json", "latest.md"].map((f) => path.join(dir, f));
+  for (const f of files) writeFileSync(f, f.endsWith(".json") ? JSON.stringify(r, null, 2) + "\n" : markdown);
+  return { markdown, files };
+}

@@ -1,0 +1,205 @@
+// `npm run bench`: seeds keys straight into each store, starts the server pinned to core 0, drives it from core 1
+// (bench/connect-load for both protocols; ghz for gRPC cold keys and as a cross-check), and reports every figure as
+// a ratio to the no-op RPC on the same server and protocol.
+//   npm run bench -- [--keys 1e6] [--mongo-keys N] [--store embedded|mongodb|both] [--quick] [--duration S] [--hot N]
+//   npm run bench -- --profile      CPU profiles of the server under saturating validate and no-op load
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+// @ts-expect-error plain ESM helper without types
+import { startTestMongo } from "../scripts/test-mongo.mjs";
+import { buildConnectLoad, goLoader } from "./connect.js";
+import { ghzBin, ghzLoader } from "./ghz.js";
+import { BodyFiles, interleaved } from "./load.js";
+import { LOAD_CORE, pin, ROOT, running, startBareGrpc, startFlux, tracked, type Target } from "./proc.js";
+import { type BenchReport, type StoreReport, writeReport } from "./report.js";
+import { runProfiles } from "./profile.js";
+import { runScenario, type Protocol, type ScenarioOptions } from "./scenario.js";
+import { seedKeys, type StoreKind } from "./seed.js";
+
+const USAGE =
+  "usage: npm run bench -- [--keys 1e5|1e6] [--mongo-keys N] [--store embedded|mongodb|both] [--quick] [--duration S] [--hot N]\n" +
+  "                        [--cache-size N] [--server-node-options '--max-semi-space-size=32'] [--no-boost] [--profile]";
+const { values: a } = parseArgs({
+  options: {
+    keys: { type: "string", default: "1e5" },
+    store: { type: "string", default: "both" },
+    quick: { type: "boolean", default: false },
+    duration: { type: "string" },
+    hot: { type: "string" },
+    "cache-size": { type: "string", default: "100000" },
+    "mongo-keys": { type: "string" },
+    "no-boost": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    "server-node-options": { type: "string" },
+  },
+});
+const quick = a.quick!;
+const large = quick ? 10_000 : Number(a.keys);
+// FerretDB v1 (the MongoDB-compatible test server) scans a collection for every lookup, even by _id (measured: a
+// digest lookup takes ~3 ms at 1e3 keys, ~14 ms at 1e4, ~90 ms at 1e5, plus reading the key), and seeding 1e5 keys
+// into it takes ~45 s: so it stops at 1e4 keys unless --mongo-keys says otherwise.
+const mongoLarge = Number(a["mongo-keys"] ?? Math.min(large, 10_000));
+const scalesOf = (kind: "embedded" | "mongodb") => [1_000, kind === "mongodb" ? mongoLarge : large];
+const stores: StoreKind[] = a.store === "both" ? ["embedded", "mongodb"] : [a.store as StoreKind];
+if (!Number.isInteger(large) || large < 2_000 || !Number.isInteger(mongoLarge) || mongoLarge < 2_000 || stores.some((s) => s !== "embedded" && s !== "mongodb")) {
+  console.error(USAGE);
+  process.exit(2);
+}
+const durationS = Number(a.duration ?? (quick ? 2 : 5));
+const rounds = quick ? 2 : 3;
+const roundS = quick ? 1 : 2;
+const cacheSize = Number(a["cache-size"]);
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+if (!a["no-boost"] && !process.env.FLUX_BENCH_SESSION) {
+  // Re-run in a session of our own: the scheduler groups CPU time by session (autogroup), so other work on the
+  // machine (builds, test suites) would otherwise take an equal share of the pinned cores whatever our nice value.
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: "inherit",
+    env: { ...process.env, FLUX_BENCH_SESSION: "1" },
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, sig) => process.exit(code ?? (sig ? 130 : 1)));
+} else {
+  await main();
+}
+
+function boost(): string {
+  if (a["no-boost"]) return "normal priority (--no-boost)";
+  try {
+    writeFileSync("/proc/self/autogroup", "-20");
+    os.setPriority(-20); // inherited by every process started from here
+    return "bench processes at nice -20 in their own scheduling group";
+  } catch (err) {
+    return `normal priority (could not raise it: ${(err as NodeJS.ErrnoException).code})`;
+  }
+}
+
+async function main() {
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, async () => {
+      await Promise.all([...running].map((stop) => stop().catch(() => {})));
+      process.exit(130);
+    });
+  }
+  const started = Date.now();
+  const priority = boost();
+  pin(process.pid, LOAD_CORE); // seeding, FerretDB and the load generators all start from here: core 1
+  if (!existsSync(ghzBin())) execFileSync("bash", [path.join(ROOT, "scripts/ensure-go-tools.sh"), "--with-ghz"], { stdio: ["ignore", "ignore", "inherit"] });
+  const goBin = buildConnectLoad();
+  const adminKey = `bench-admin-${randomBytes(12).toString("hex")}`;
+  const files = new BodyFiles();
+  const report: BenchReport = {
+    startedAt: new Date(started).toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "?", node: process.version, loadavg: os.loadavg(), priority },
+    settings: {
+      durationS,
+      rounds,
+      roundS,
+      concurrency: 50,
+      scales: Object.fromEntries(stores.map((k) => [k, scalesOf(k)])),
+      cacheSize,
+      quick,
+      serverNodeOptions: a["server-node-options"],
+    },
+    stores: {},
+  };
+
+  /** The Flux server's gRPC no-op against a bare grpc-js server's, alternating between the two. */
+  async function bare(flux: Target) {
+    const t = await startBareGrpc();
+    try {
+      const run = (x: Target) => () => goLoader(goBin, x, adminKey, "grpc")({ method: "ping", concurrency: 50, durationS: roundS });
+      await run(t)();
+      const r = await interleaved([t, run(t)], [flux, run(flux)], rounds);
+      report.bare = { ...r.a, flux: r.b, ratio: r.ratio, ratios: r.ratios };
+      log(`  bare grpc-js Ping: ${Math.round(r.a.rps)}/s; Flux gRPC no-op ${Math.round(r.b.rps)}/s: ×${r.ratio.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(" ")})`);
+    } finally {
+      await t.stop();
+    }
+  }
+
+  async function benchStore(kind: StoreKind): Promise<StoreReport> {
+    // MongoDB: 64 hot keys, because FerretDB v1 (SQLite) hangs for good on a bulkWrite with more than ~100 updates
+    // of existing documents, and each usage flush updates one document per key validated in the last second.
+    const hotKeys = Number(a.hot ?? (kind === "mongodb" ? 64 : 500));
+    const rep: StoreReport = { hotKeys, scales: [] };
+    let refRps: Record<Protocol, number> | undefined;
+    const scales = scalesOf(kind);
+    for (const n of scales) {
+      const dataDir = kind === "embedded" ? mkdtempSync(path.join(os.tmpdir(), "flux-bench-data-")) : undefined;
+      // A fresh FerretDB per key count: one that hung under load must not take the next measurements with it.
+      const mongo = kind === "mongodb" ? tracked(await startTestMongo()) : undefined;
+      const db = `bench_${n}_${randomBytes(3).toString("hex")}`;
+      try {
+        const t0 = performance.now();
+        const secrets = await seedKeys({ kind, dataDir, uri: mongo?.uri, db }, n);
+        log(`${kind}, ${n} keys: seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        const env: Record<string, string> = { FLUX_ADMIN_KEY: adminKey, FLUX_KEY_CACHE_SIZE: String(cacheSize) };
+        if (a["server-node-options"]) env.NODE_OPTIONS = a["server-node-options"];
+        if (dataDir) env.FLUX_DATA_DIR = dataDir;
+        else Object.assign(env, { FLUX_MONGODB_URI: mongo!.uri, FLUX_MONGODB_DB: db });
+        const server = await startFlux(env);
+        try {
+          const baseline = n === scales[0];
+          const o: ScenarioOptions = {
+            rounds,
+            roundS,
+            durationS,
+            warmS: quick ? 0.5 : 1,
+            concurrency: 50,
+            hotKeys,
+            baseline,
+            refRps,
+            // Memory where 1e5 keys can be read in time: not through FerretDB's scans.
+            memoryKeys: !baseline && kind === "embedded" ? Math.min(quick ? 10_000 : 100_000, cacheSize) : 0,
+            cacheSize,
+          };
+          const loaders = {
+            grpc: goLoader(goBin, server, adminKey, "grpc"),
+            connect: goLoader(goBin, server, adminKey, "connect"),
+            ghz: ghzLoader(server, adminKey),
+          };
+          const r = await runScenario(server, loaders, secrets, files, o, log);
+          refRps ??= { grpc: r.grpc.refRps, connect: r.connect.refRps };
+          rep.scales.push(r);
+          if (baseline && kind === stores[0]) await bare(server);
+        } finally {
+          const code = await server.stop();
+          if (code !== 0) log(`  server exited with ${code}`);
+        }
+      } finally {
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+        await mongo?.stop();
+      }
+    }
+    return rep;
+  }
+
+  async function profile() {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "flux-bench-data-"));
+    try {
+      const secrets = await seedKeys({ kind: "embedded", dataDir }, 1_000);
+      const env = { FLUX_ADMIN_KEY: adminKey, FLUX_DATA_DIR: dataDir };
+      await runProfiles(env, (t) => goLoader(goBin, t, adminKey, "grpc"), files.write(secrets.slice(0, 500)), durationS, log);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  try {
+    log(`${priority}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    if (a.profile) return await profile();
+    for (const kind of stores) report.stores[kind] = await benchStore(kind);
+    report.elapsedS = (Date.now() - started) / 1000;
+    const { markdown, files: written } = writeReport(report, path.join(ROOT, "bench/results"));
+    log(`\n${markdown}\nwritten: ${written.map((f) => path.relative(ROOT, f)).join(", ")} (${report.elapsedS.toFixed(0)} s)`);
+  } finally {
+    files.remove();
+  }
+}

@@ -1,0 +1,173 @@
+// One server under test (one store, one key count). In order: the hot set into the cache and a warm-up; cold keys
+// (each validated once, so each reads the store); per protocol the no-op and validate saturated (interleaved
+// rounds), then at fixed rates; last, resident memory per cached key.
+import { type BodyFiles, interleaved, type LoadResult, type Loader, measured } from "./load.js";
+import { nonValidCount, rssBytes, scrape, sleep, type Target } from "./proc.js";
+
+export type Protocol = "grpc" | "connect";
+export const PROTOCOLS: Protocol[] = ["grpc", "connect"];
+
+export interface ProtocolResult {
+  /** Saturated, interleaved over rounds: the median rounds, and validate/no-op per round and its median. */
+  pingThr: LoadResult;
+  validateThr: LoadResult;
+  thrRatios: number[];
+  thrRatio: number;
+  /** Baseline key count only: both RPCs at half the no-op capacity. */
+  fixedRps?: number;
+  pingFixed?: LoadResult;
+  validateFixed?: LoadResult;
+  /** Validate at half the baseline's validate capacity: the same rate at every key count, compared across them. */
+  refRps: number;
+  validateRef: LoadResult;
+  cold: LoadResult & { rate: number };
+  /** gRPC baseline only: the fixed-rate runs again through ghz. */
+  ghzFixed?: { ping: LoadResult; validate: LoadResult };
+}
+
+export interface ScaleResult {
+  keys: number;
+  hotKeys: number;
+  /** Mean latency of a lone cold validate (gRPC, concurrency 1), which sets the cold-key rate. */
+  coldProbeMs: number;
+  grpc: ProtocolResult;
+  connect: ProtocolResult;
+  memory?: { keys: number; rssBefore: number; rssAfter: number; bytesPerKey: number };
+  /** gRPC validate round-robin over every cached key (after the memory step), against the no-op. */
+  wide?: LoadResult & { keys: number; ratio: number };
+  warnings: string[];
+}
+
+export interface ScenarioOptions {
+  rounds: number;
+  roundS: number;
+  durationS: number;
+  warmS: number;
+  concurrency: number;
+  hotKeys: number;
+  /** The baseline key count: also the fixed-rate runs at half the no-op capacity, and the ghz cross-check. */
+  baseline: boolean;
+  refRps?: Record<Protocol, number>;
+  memoryKeys: number;
+  cacheSize: number;
+}
+
+export async function runScenario(
+  target: Target,
+  loaders: Record<Protocol | "ghz", Loader>,
+  secrets: string[],
+  files: BodyFiles,
+  o: ScenarioOptions,
+  log: (s: string) => void,
+): Promise<ScaleResult> {
+  const warnings: string[] = [];
+  const check = (what: string, r: LoadResult) => {
+    const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+    if (r.errors) warnings.push(`${what}: ${r.errors} calls failed`);
+    if (r.serverCoreBusy !== undefined && r.serverCoreBusy - (r.serverCpu ?? 0) > 0.1) {
+      warnings.push(`${what}: other processes took ${pct(r.serverCoreBusy - r.serverCpu!)} of the server's core`);
+    }
+    if (r.serverCpu !== undefined && what.endsWith("saturated") && r.serverCpu < 0.9) {
+      warnings.push(`${what}: the server used only ${pct(r.serverCpu)} of its core`);
+    }
+    return r;
+  };
+  const base = { concurrency: o.concurrency, durationS: o.durationS };
+  const grpc = loaders.grpc;
+
+  const hot = secrets.slice(0, Math.min(o.hotKeys, Math.floor(secrets.length / 2)));
+  const hotFile = files.write(hot);
+  check("warm hot set", await grpc({ method: "validate", bodies: hotFile, concurrency: 10, durationS: 300, total: hot.length }));
+  for (const p of PROTOCOLS) {
+    await loaders[p]({ method: "ping", ...base, durationS: o.warmS });
+    await loaders[p]({ method: "validate", bodies: hotFile, ...base, durationS: o.warmS });
+  }
+
+  // Cold keys at random from the rest, at most 30% of what one reader of the store sustains (and 100/s).
+  const rest = shuffled(secrets.slice(hot.length));
+  const probe = await loaders.ghz({ method: "validate", bodies: files.write(rest.slice(0, 5)), concurrency: 1, durationS: 10, total: 5 });
+  const coldProbeMs = probe.meanMs;
+  const rate = probe.errors || !(coldProbeMs > 0) ? 1 : Math.max(1, Math.min(100, Math.floor(300 / coldProbeMs)));
+  const perProtocol = Math.min(Math.max(10, Math.round(rate * o.durationS)), Math.floor((rest.length - 5) / 2));
+  const cold = {} as Record<Protocol, LoadResult & { rate: number }>;
+  let used = 5;
+  for (const p of PROTOCOLS) {
+    const keys = rest.slice(used, (used += perProtocol));
+    const load = loaders[p === "grpc" ? "ghz" : p];
+    const r = await measured(target, () => load({ method: "validate", bodies: files.write(keys), concurrency: 10, durationS: o.durationS, rps: rate, total: keys.length }));
+    cold[p] = { ...check(`${p} cold`, r), rate };
+    log(`  ${p} cold: ${keys.length} keys at ${rate}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+  }
+
+  const nonValidBefore = await nonValidCount(target.httpPort!);
+  const out = {} as Record<Protocol, ProtocolResult>;
+  for (const p of PROTOCOLS) {
+    const load = loaders[p];
+    const round = { ...base, durationS: o.roundS };
+    const thr = await interleaved(
+      [target, () => load({ method: "ping", ...round })],
+      [target, () => load({ method: "validate", bodies: hotFile, ...round })],
+      o.rounds,
+    );
+    check(`${p} no-op saturated`, thr.a);
+    check(`${p} validate saturated`, thr.b);
+    const r: ProtocolResult = {
+      pingThr: thr.a,
+      validateThr: thr.b,
+      thrRatios: thr.ratios,
+      thrRatio: thr.ratio,
+      refRps: Math.round(o.refRps?.[p] ?? thr.b.rps / 2),
+      validateRef: undefined as never,
+      cold: cold[p],
+    };
+    if (o.baseline) {
+      r.fixedRps = Math.round(thr.a.rps / 2);
+      r.pingFixed = check(`${p} no-op fixed`, await measured(target, () => load({ method: "ping", ...base, rps: r.fixedRps })));
+      r.validateFixed = check(`${p} validate fixed`, await measured(target, () => load({ method: "validate", bodies: hotFile, ...base, rps: r.fixedRps })));
+    }
+    r.validateRef = check(`${p} validate ref`, await measured(target, () => load({ method: "validate", bodies: hotFile, ...base, rps: r.refRps })));
+    if (p === "grpc" && o.baseline) {
+      const ghzRun = { ...base, durationS: Math.min(3, o.durationS), rps: r.fixedRps };
+      r.ghzFixed = {
+        ping: await measured(target, () => loaders.ghz({ method: "ping", ...ghzRun })),
+        validate: await measured(target, () => loaders.ghz({ method: "validate", bodies: hotFile, ...ghzRun })),
+      };
+    }
+    out[p] = r;
+    log(
+      `  ${p}: no-op ${Math.round(thr.a.rps)}/s, validate ${Math.round(thr.b.rps)}/s, ratio ×${thr.ratio.toFixed(2)} (rounds ${thr.ratios.map((x) => x.toFixed(2)).join(" ")})` +
+        (r.validateFixed ? `; at ${r.fixedRps}/s p99 no-op ${r.pingFixed!.p99Ms.toFixed(2)} ms, validate ${r.validateFixed.p99Ms.toFixed(2)} ms` : "") +
+        `; validate at ${r.refRps}/s p99 ${r.validateRef.p99Ms.toFixed(2)} ms`,
+    );
+  }
+  const nonValid = (await nonValidCount(target.httpPort!)) - nonValidBefore;
+  if (nonValid) warnings.push(`${nonValid} hot validations were not VALID`);
+
+  const result: ScaleResult = { keys: secrets.length, hotKeys: hot.length, coldProbeMs, grpc: out.grpc, connect: out.connect, warnings };
+  if (o.memoryKeys > 0) {
+    const entries0 = (await scrape(target.httpPort!)).get("flux_key_cache_entries") ?? 0;
+    const fresh = rest.slice(used, used + Math.min(o.memoryKeys, o.cacheSize - entries0));
+    const rssBefore = rssBytes(target.pid);
+    check("memory warm", await grpc({ method: "validate", bodies: files.write(fresh), ...base, durationS: 300, total: fresh.length }));
+    await sleep(2500); // a usage flush and a GC tick
+    const entries1 = (await scrape(target.httpPort!)).get("flux_key_cache_entries") ?? 0;
+    const rssAfter = rssBytes(target.pid);
+    result.memory = { keys: entries1 - entries0, rssBefore, rssAfter, bytesPerKey: (rssAfter - rssBefore) / (entries1 - entries0) };
+    log(`  memory: ${entries1 - entries0} more keys cached, RSS +${((rssAfter - rssBefore) / 1048576).toFixed(1)} MiB → ${result.memory.bytesPerKey.toFixed(0)} B/key`);
+    const all = files.write([...hot, ...fresh]);
+    const round = { ...base, durationS: o.roundS };
+    const w = await interleaved([target, () => grpc({ method: "ping", ...round })], [target, () => grpc({ method: "validate", bodies: all, ...round })], o.rounds);
+    result.wide = { ...check("grpc validate wide saturated", w.b), keys: hot.length + fresh.length, ratio: w.ratio };
+    log(`  gRPC validate over ${hot.length + fresh.length} cached keys: ${Math.round(w.b.rps)}/s, ×${w.ratio.toFixed(2)} no-op`);
+  }
+  return result;
+}
+
+function shuffled<T>(a: T[]): T[] {
+  const out = a.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
