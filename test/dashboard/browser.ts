@@ -111,6 +111,14 @@ export function watchPage(page: Page) {
   return { urls, cspViolations, pageErrors };
 }
 
+/** Nothing at rest, in any URL the page touched, nor any CSP violation or uncaught error so far. */
+export async function assertNothingLeaked(page: Page, context: BrowserContext, watch: ReturnType<typeof watchPage>, secrets: string[]): Promise<void> {
+  await assertNoSecretsAtRest(page, context, secrets);
+  for (const u of watch.urls) for (const s of secrets) expect(u).not.toContain(s);
+  expect(watch.cspViolations).toEqual([]);
+  expect(watch.pageErrors).toEqual([]);
+}
+
 /** Every visible form control has a label and every button a name; the page does not scroll sideways. */
 export async function assertAccessibleLayout(page: Page, width: number): Promise<void> {
   const problems = await page.evaluate(() => {
