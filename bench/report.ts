@@ -106,7 +106,9 @@ function storeTable(store: string, s: StoreReport): string[] {
     if (big.wide) out.push(`| gRPC validate over all ${k(big.wide.keys)} cached keys | ${rps(big.wide)}, ${x(big.wide.ratio)} no-op | |`);
     if (big.memory) {
       const m = big.memory;
-      out.push(`| resident memory per cached key | ${m.bytesPerKey.toFixed(0)} B (RSS ${(m.rssBefore / 1048576).toFixed(0)} → ${(m.rssAfter / 1048576).toFixed(0)} MiB over ${k(m.keys)} keys) | |`);
+      out.push(
+        `| resident memory per cached key (slope over 4 steps) | ${m.bytesPerKey.toFixed(0)} B; V8 old space ${m.oldSpaceBytesPerKey.toFixed(0)} B (RSS ${(m.rssBefore / 1048576).toFixed(0)} → ${(m.rssAfter / 1048576).toFixed(0)} MiB over ${k(m.keys)} keys) | |`,
+      );
     }
   }
   const warnings = s.scales.flatMap((sc) => sc.warnings.map((w) => `- ${k(sc.keys)} keys: ${w}`));

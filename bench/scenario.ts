@@ -32,7 +32,7 @@ export interface ScaleResult {
   coldProbeMs: number;
   grpc: ProtocolResult;
   connect: ProtocolResult;
-  memory?: { keys: number; rssBefore: number; rssAfter: number; bytesPerKey: number };
+  memory?: { keys: number; rssBefore: number; rssAfter: number; bytesPerKey: number; oldSpaceBytesPerKey: number };
   /** gRPC validate round-robin over every cached key (after the memory step), against the no-op. */
   wide?: LoadResult & { keys: number; ratio: number };
   warnings: string[];
@@ -64,7 +64,7 @@ export async function runScenario(
   const check = (what: string, r: LoadResult) => {
     const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
     if (r.errors) warnings.push(`${what}: ${r.errors} calls failed`);
-    if (r.serverCoreBusy !== undefined && r.serverCoreBusy - (r.serverCpu ?? 0) > 0.1) {
+    if (what.endsWith("saturated") && r.serverCoreBusy !== undefined && r.serverCoreBusy - (r.serverCpu ?? 0) > 0.1) {
       warnings.push(`${what}: other processes took ${pct(r.serverCoreBusy - r.serverCpu!)} of the server's core`);
     }
     if (r.serverCpu !== undefined && what.endsWith("saturated") && r.serverCpu < 0.9) {
@@ -100,6 +100,7 @@ export async function runScenario(
   }
 
   const nonValidBefore = await nonValidCount(target.httpPort!);
+  const missesBefore = (await scrape(target.httpPort!)).get("flux_key_cache_misses_total") ?? 0;
   const out = {} as Record<Protocol, ProtocolResult>;
   for (const p of PROTOCOLS) {
     const load = loaders[p];
@@ -142,18 +143,35 @@ export async function runScenario(
   }
   const nonValid = (await nonValidCount(target.httpPort!)) - nonValidBefore;
   if (nonValid) warnings.push(`${nonValid} hot validations were not VALID`);
+  const misses = ((await scrape(target.httpPort!)).get("flux_key_cache_misses_total") ?? 0) - missesBefore;
+  if (misses) warnings.push(`${misses} cache misses during the cache-hot runs (cache bypassed while the change feed was stale?)`);
 
   const result: ScaleResult = { keys: secrets.length, hotKeys: hot.length, coldProbeMs, grpc: out.grpc, connect: out.connect, warnings };
   if (o.memoryKeys > 0) {
-    const entries0 = (await scrape(target.httpPort!)).get("flux_key_cache_entries") ?? 0;
-    const fresh = rest.slice(used, used + Math.min(o.memoryKeys, o.cacheSize - entries0));
-    const rssBefore = rssBytes(target.pid);
-    check("memory warm", await grpc({ method: "validate", bodies: files.write(fresh), ...base, durationS: 300, total: fresh.length }));
-    await sleep(2500); // a usage flush and a GC tick
-    const entries1 = (await scrape(target.httpPort!)).get("flux_key_cache_entries") ?? 0;
-    const rssAfter = rssBytes(target.pid);
-    result.memory = { keys: entries1 - entries0, rssBefore, rssAfter, bytesPerKey: (rssAfter - rssBefore) / (entries1 - entries0) };
-    log(`  memory: ${entries1 - entries0} more keys cached, RSS +${((rssAfter - rssBefore) / 1048576).toFixed(1)} MiB → ${result.memory.bytesPerKey.toFixed(0)} B/key`);
+    // Keys into the cache in steps; bytes per key = slope of resident memory (and of V8's old space) over entries.
+    const points: { entries: number; rss: number; old: number }[] = [];
+    const sample = async () => {
+      await sleep(1500); // a usage flush and some GC
+      const m = await scrape(target.httpPort!);
+      points.push({ entries: m.get("flux_key_cache_entries") ?? 0, rss: rssBytes(target.pid), old: m.get('flux_process_nodejs_heap_space_size_used_bytes{space="old"}') ?? NaN });
+    };
+    await sample();
+    const fresh = rest.slice(used, used + Math.min(o.memoryKeys, o.cacheSize - points[0]!.entries));
+    const step = Math.ceil(fresh.length / 4);
+    for (let i = 0; i < fresh.length; i += step) {
+      check("memory warm", await grpc({ method: "validate", bodies: files.write(fresh.slice(i, i + step)), ...base, durationS: 300, total: Math.min(step, fresh.length - i) }));
+      await sample();
+    }
+    const first = points[0]!;
+    const last = points.at(-1)!;
+    result.memory = {
+      keys: last.entries - first.entries,
+      rssBefore: first.rss,
+      rssAfter: last.rss,
+      bytesPerKey: slope(points.map((p) => [p.entries, p.rss])),
+      oldSpaceBytesPerKey: slope(points.map((p) => [p.entries, p.old])),
+    };
+    log(`  memory: ${result.memory.keys} more keys cached, RSS +${((last.rss - first.rss) / 1048576).toFixed(1)} MiB; ${result.memory.bytesPerKey.toFixed(0)} B/key resident, ${result.memory.oldSpaceBytesPerKey.toFixed(0)} B/key V8 old space`);
     const all = files.write([...hot, ...fresh]);
     const round = { ...base, durationS: o.roundS };
     const w = await interleaved([target, () => grpc({ method: "ping", ...round })], [target, () => grpc({ method: "validate", bodies: all, ...round })], o.rounds);
@@ -161,6 +179,16 @@ export async function runScenario(
     log(`  gRPC validate over ${hot.length + fresh.length} cached keys: ${Math.round(w.b.rps)}/s, ×${w.ratio.toFixed(2)} no-op`);
   }
   return result;
+}
+
+/** Least-squares slope of y over x. */
+function slope(xy: number[][]): number {
+  const n = xy.length;
+  const mx = xy.reduce((s, [x]) => s + x!, 0) / n;
+  const my = xy.reduce((s, [, y]) => s + y!, 0) / n;
+  const sxy = xy.reduce((s, [x, y]) => s + (x! - mx) * (y! - my), 0);
+  const sxx = xy.reduce((s, [x]) => s + (x! - mx) ** 2, 0);
+  return sxy / sxx;
 }
 
 function shuffled<T>(a: T[]): T[] {

@@ -96,6 +96,17 @@ describe.each(STORE_KINDS)("%s store", (kind) => {
     expect(await s.adminKeys.revoke("adm_missing", 20)).toBeUndefined();
   });
 
+  it("applies one flush touching 250 keys (FerretDB hangs on single update commands of ~100+)", async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => `many_${i}`);
+    await s.usage.apply(
+      ids.map((keyId) => ({ keyId, hourStartMs: 0, outcome: "VALID" as const, count: 1 })),
+      new Map(ids.map((id) => [id, 7])),
+    );
+    await s.usage.apply(ids.map((keyId) => ({ keyId, hourStartMs: 0, outcome: "VALID" as const, count: 2 })), new Map());
+    expect(await s.usage.hours("many_249", 0, 1)).toEqual([{ hourStartMs: 0, counts: { VALID: 3 } }]);
+    expect(await s.usage.lastUsedAt("many_0")).toBe(7);
+  });
+
   it("adds usage increments across batches and only moves last-used forward", async () => {
     await s.usage.apply([{ keyId: "k1", hourStartMs: 0, outcome: "VALID", count: 2 }], new Map([["k1", 500]]));
     await s.usage.apply(

@@ -2,6 +2,16 @@
 import type { Collection } from "mongodb";
 import type { UsageIncrement, UsageRow, UsageStore } from "../types.js";
 
+// FerretDB v1 hangs on one update command of more than ~100 updates (each holds a pooled SQLite connection until
+// the command ends); MongoDB is fine with any size. Chunks of 50 keep every MongoDB-compatible server working.
+const CHUNK = 50;
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
 type HourDoc = { _id: string; keyId: string; hourStartMs: number; counts: Record<string, number> };
 type LastUsedDoc = { _id: string; lastUsedAtMs: number };
 
@@ -12,9 +22,9 @@ export class MongoUsageStore implements UsageStore {
   ) {}
 
   async apply(increments: UsageIncrement[], lastUsed: Map<string, number>) {
-    if (increments.length > 0) {
+    for (const part of chunks(increments)) {
       await this.hoursCol.bulkWrite(
-        increments.map((i) => ({
+        part.map((i) => ({
           updateOne: {
             filter: { _id: `${i.keyId}:${i.hourStartMs}` },
             update: {
@@ -27,10 +37,10 @@ export class MongoUsageStore implements UsageStore {
         { ordered: false },
       );
     }
-    if (lastUsed.size > 0) {
-      // $max: last-used only moves forward, whichever process flushes last.
+    // $max: last-used only moves forward, whichever process flushes last.
+    for (const part of chunks([...lastUsed])) {
       await this.lastUsedCol.bulkWrite(
-        [...lastUsed].map(([keyId, ms]) => ({
+        part.map(([keyId, ms]) => ({
           updateOne: { filter: { _id: keyId }, update: { $max: { lastUsedAtMs: ms } }, upsert: true },
         })),
         { ordered: false },
