@@ -1,4 +1,5 @@
 // `serve`: the only reader of process.env. Load config, open the store, build deps, listen, drain on SIGTERM.
+import { setFlagsFromString } from "node:v8";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createDeps, openStores } from "./deps.js";
 import { createLogger } from "./logger.js";
@@ -6,6 +7,9 @@ import { startServer } from "./server.js";
 import { describeStartupError, redactUri } from "./startup-errors.js";
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // Each call leaves ~14 KB of short-lived garbage; a 32 MB young generation (V8's default is 16 MB) took
+  // validate throughput from 7–8.8k to 10–11k calls/s in the benchmark's A/B.
+  setFlagsFromString("--max-semi-space-size=32");
   let config: Config;
   try {
     config = loadConfig(env);
