@@ -26,6 +26,11 @@ export interface ApiKeyRecord {
   previousDigestExpiresAtMs?: number;
 }
 
+/** Every digest that currently maps to the key: its secret's and, during a grace period, the previous one's. */
+export function keyDigests(k: ApiKeyRecord): string[] {
+  return k.previousDigest ? [k.digest, k.previousDigest] : [k.digest];
+}
+
 export type KeyState = "ACTIVE" | "DISABLED" | "REVOKED" | "EXPIRED";
 
 export function keyState(k: ApiKeyRecord, nowMs: number): KeyState {

@@ -3,7 +3,7 @@
 // Entries are dropped on every change (here, or on another replica through the change feed); a fill that raced
 // with a change is not kept; and when the change feed is stale the cache is bypassed rather than trusted.
 import type { Clock } from "../domain/clock.js";
-import type { ApiKeyRecord } from "../domain/types.js";
+import { type ApiKeyRecord, keyDigests } from "../domain/types.js";
 import type { KeyLookup } from "./validation-service.js";
 
 interface Entry {
@@ -72,11 +72,5 @@ export class KeyCache implements KeyLookup {
 
 /** Every digest under which a key could be cached, before and after a change. */
 export function digestsOf(...keys: (ApiKeyRecord | undefined)[]): string[] {
-  const out: string[] = [];
-  for (const k of keys) {
-    if (!k) continue;
-    out.push(k.digest);
-    if (k.previousDigest) out.push(k.previousDigest);
-  }
-  return out;
+  return keys.flatMap((k) => (k ? keyDigests(k) : []));
 }

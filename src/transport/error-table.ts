@@ -2,7 +2,7 @@
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { type Duration, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { type ErrorReason, FluxError } from "../domain/errors.js";
+import { type ErrorReason, FluxError, storeUnavailable } from "../domain/errors.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 
 // Typed as a Record over every reason: adding a reason without a code fails to compile.
@@ -26,11 +26,7 @@ export const ERROR_DOMAIN = "flux.apikeys.v1";
 /** Any thrown value as a FluxError; the second value is true when it was unexpected and must be logged. */
 export function toFluxError(err: unknown): [FluxError, boolean] {
   if (err instanceof FluxError) return [err, err.reason === "INTERNAL" || err.reason === "STORE_UNAVAILABLE"];
-  if (isStoreOutage(err)) {
-    const e = new FluxError("STORE_UNAVAILABLE", "the key store is unavailable; retry shortly", {}, 1000);
-    (e as { cause?: unknown }).cause = err;
-    return [e, true];
-  }
+  if (isStoreOutage(err)) return [storeUnavailable(err), true];
   const e = new FluxError("INTERNAL", "internal error");
   (e as { cause?: unknown }).cause = err;
   return [e, true];

@@ -2,6 +2,7 @@
 import type { Collection } from "mongodb";
 import type { AdminKeyRecord } from "../../domain/types.js";
 import type { AdminKeyStore } from "../types.js";
+import { stripUndefined } from "./mongo-keys.js";
 
 type AdminDoc = Omit<AdminKeyRecord, "id"> & { _id: string };
 
@@ -11,10 +12,7 @@ export class MongoAdminKeyStore implements AdminKeyStore {
   constructor(private readonly col: Collection<AdminDoc>) {}
 
   async insert({ id, ...rest }: AdminKeyRecord) {
-    const doc: AdminDoc = { _id: id, ...rest };
-    if (doc.orgId === undefined) delete doc.orgId;
-    if (doc.revokedAtMs === undefined) delete doc.revokedAtMs;
-    await this.col.insertOne(doc);
+    await this.col.insertOne(stripUndefined<AdminDoc>({ _id: id, ...rest }));
   }
 
   async findByDigest(digest: string) {

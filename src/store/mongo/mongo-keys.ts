@@ -3,7 +3,7 @@
 // pushes down nothing else). The key document stays the truth: a digest document that outlived its key's
 // rotation or a failed write matches nothing, because the key's own digest fields are checked.
 import type { Collection, Db } from "mongodb";
-import type { ApiKeyRecord } from "../../domain/types.js";
+import { type ApiKeyRecord, keyDigests } from "../../domain/types.js";
 import type { KeyStore, ListKeysQuery } from "../types.js";
 
 type KeyDoc = Omit<ApiKeyRecord, "id"> & { _id: string };
@@ -11,9 +11,8 @@ type DigestDoc = { _id: string; keyId: string };
 
 const toDoc = ({ id, ...rest }: ApiKeyRecord): KeyDoc => stripUndefined({ _id: id, ...rest });
 const fromDoc = ({ _id, ...rest }: KeyDoc): ApiKeyRecord => ({ id: _id, ...rest });
-const digestsOf = (k: ApiKeyRecord) => (k.previousDigest ? [k.digest, k.previousDigest] : [k.digest]);
-
-function stripUndefined<T extends object>(o: T): T {
+/** MongoDB stores undefined as null; our records leave absent fields out. */
+export function stripUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
 }
@@ -47,16 +46,16 @@ export class MongoKeyStore implements KeyStore {
     const d = await this.digests.findOne({ _id: digest });
     if (!d) return undefined;
     const key = await this.get(d.keyId);
-    return key && digestsOf(key).includes(digest) ? key : undefined;
+    return key && keyDigests(key).includes(digest) ? key : undefined;
   }
 
   async replace(before: ApiKeyRecord, after: ApiKeyRecord) {
-    const added = digestsOf(after).filter((d) => !digestsOf(before).includes(d));
+    const added = keyDigests(after).filter((d) => !keyDigests(before).includes(d));
     if (added.length) await this.digests.insertMany(added.map((d) => ({ _id: d, keyId: after.id })));
     const res = await this.col.replaceOne({ _id: after.id, updatedAtMs: before.updatedAtMs }, toDoc(after));
     const won = res.matchedCount === 1;
     // The loser removes what it added; the winner removes digests its key no longer has.
-    const obsolete = won ? digestsOf(before).filter((d) => !digestsOf(after).includes(d)) : added;
+    const obsolete = won ? keyDigests(before).filter((d) => !keyDigests(after).includes(d)) : added;
     if (obsolete.length) await this.digests.deleteMany({ _id: { $in: obsolete }, keyId: after.id });
     return won;
   }
