@@ -8,6 +8,12 @@
 //
 // If FLUX_TEST_MONGODB_URI is set, that server is used instead and nothing is built.
 //
+// Fault tests start their own server on a data dir and port they choose, kill it and start it again on the same
+// data and port (the URI stays the same, so clients reconnect by themselves):
+//   const first = await startTestMongo({ dataDir, port: 0 });        // { uri, port, kill, stop }
+//   await first.kill("SIGKILL");                                     // the data dir is kept (the caller owns it)
+//   const second = await startTestMongo({ dataDir, port: first.port });
+//
 // CLI:
 //   node scripts/test-mongo.mjs               start a server, print its URI, run until SIGINT/SIGTERM
 //   node scripts/test-mongo.mjs --build-only  build (if needed), print the binary path, exit
@@ -174,18 +180,22 @@ async function buildIfNeeded() {
 /**
  * Starts a throwaway MongoDB-compatible server (FerretDB on SQLite in a temp dir),
  * or uses FLUX_TEST_MONGODB_URI when set.
- * @returns {Promise<{ uri: string, stop: () => Promise<void> }>}
+ * With `dataDir` and/or `port`, always starts its own server there; a given dataDir is kept on stop and kill.
+ * @param {{ dataDir?: string, port?: number }} [opts]
+ * @returns {Promise<{ uri: string, port?: number, stop: () => Promise<void>, kill: (signal?: NodeJS.Signals) => Promise<void> }>}
  */
-export async function startTestMongo() {
+export async function startTestMongo(opts = {}) {
+  const own = opts.dataDir !== undefined || opts.port !== undefined;
   const external = process.env.FLUX_TEST_MONGODB_URI;
-  if (external) return { uri: external, stop: async () => {} };
+  if (external && !own) return { uri: external, stop: async () => {}, kill: async () => {} };
 
   const bin = await ensureFerretBinary();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "flux-ferretdb-"));
+  const keepData = opts.dataDir !== undefined;
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "flux-ferretdb-")));
 
   // Port 0: the server binds a free port itself and reports it ("ready mongodb://HOST:PORT/"),
   // so there is no race between picking a port and binding it.
-  const child = spawn(bin, ["-listen", "127.0.0.1:0", "-dir", dataDir], {
+  const child = spawn(bin, ["-listen", `127.0.0.1:${opts.port ?? 0}`, "-dir", dataDir], {
     stdio: ["ignore", "pipe", "pipe"],
   });
 
@@ -204,13 +214,13 @@ export async function startTestMongo() {
   // If the test process ends without calling stop(), don't leave the server behind.
   const onExit = () => {
     if (!hasExited) child.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keepData) rmSync(dataDir, { recursive: true, force: true });
   };
   process.once("exit", onExit);
 
   const cleanup = async () => {
     process.removeListener("exit", onExit);
-    await rm(dataDir, { recursive: true, force: true });
+    if (!keepData) await rm(dataDir, { recursive: true, force: true });
   };
 
   let uri;
@@ -279,7 +289,14 @@ export async function startTestMongo() {
     return stopping;
   };
 
-  return { uri, stop };
+  /** Ends the server abruptly (SIGKILL by default: a crash) and waits for it to exit. */
+  const kill = async (signal = "SIGKILL") => {
+    if (!hasExited) child.kill(signal);
+    await exited;
+    await cleanup();
+  };
+
+  return { uri, port: Number(new URL(uri).port), stop, kill };
 }
 
 function isMain() {

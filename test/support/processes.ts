@@ -8,6 +8,8 @@ export interface FluxProcess {
   grpcPort: number;
   httpPort: number;
   output(): string;
+  /** Null while the process runs. */
+  exitCode(): number | null;
   stop(): Promise<number>;
   kill(signal: NodeJS.Signals): Promise<void>;
   callers: Caller[];
@@ -20,6 +22,7 @@ export async function startProcess(env: Record<string, string>): Promise<FluxPro
     grpcPort: p.grpcPort,
     httpPort: p.httpPort,
     output: p.output,
+    exitCode: () => p.child.exitCode ?? (p.child.signalCode ? -1 : null),
     callers,
     async stop() {
       for (const c of callers) c.close();
