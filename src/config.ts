@@ -16,6 +16,10 @@ const schema = z.object({
   FLUX_KEY_PEPPER: z.string().min(16, "must be at least 16 characters").optional(),
   FLUX_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   FLUX_KEY_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  /** Every cached key and admin key is read again after this long: the bound on a lost invalidation. */
+  FLUX_KEY_CACHE_MAX_AGE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Failed admin-key attempts per client address per minute before that address is throttled; 0 turns it off. */
+  FLUX_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(20),
   FLUX_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(1000).default(1000),
   FLUX_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });

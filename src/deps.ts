@@ -7,6 +7,7 @@ import { Metrics } from "./metrics.js";
 import type { ApiKeyRecord } from "./domain/types.js";
 import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
+import { AuthThrottle } from "./services/auth-throttle.js";
 import { digestsOf, KeyCache } from "./services/key-cache.js";
 import { KeyService } from "./services/key-service.js";
 import { LeasedRateLimiter } from "./services/leased-rate-limiter.js";
@@ -47,7 +48,8 @@ export async function openStores(c: StoreSettings): Promise<Stores> {
 }
 
 export async function createDeps(
-  config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE">,
+  config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE"> &
+    Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE">>,
   stores: Stores,
   log: Logger,
   clock: Clock = systemClock,
@@ -72,13 +74,16 @@ export async function createDeps(
     // rate-limiter-flexible's own index creation fails on FerretDB (TTL first): the unique key index is ours.
     await (stores as MongoStores).db.collection("rate_limits").createIndex({ key: 1 }, { unique: true, name: "key_unique" });
   }
-  const auth = new AdminAuth(stores.adminKeys, digest, clock, config.FLUX_ADMIN_KEY);
   let sync: ReplicaSync | undefined;
-  const cache = new KeyCache(stores.keys, clock, {
-    maxEntries: config.FLUX_KEY_CACHE_SIZE,
-    negativeTtlMs: 2000,
-    isFresh: () => sync?.isFresh() ?? true,
+  const isFresh = () => sync?.isFresh() ?? true;
+  const maxAgeMs = config.FLUX_KEY_CACHE_MAX_AGE_MS ?? 30_000;
+  const auth = new AdminAuth(stores.adminKeys, digest, clock, config.FLUX_ADMIN_KEY, {
+    maxAgeMs: Math.min(5000, maxAgeMs),
+    isFresh,
+    throttle: new AuthThrottle({ failures: config.FLUX_AUTH_FAILURES_PER_MINUTE ?? 20, windowSeconds: 60, onThrottled: () => metrics.authThrottled.inc() }),
+    onFailure: () => metrics.authFailures.inc(),
   });
+  const cache = new KeyCache(stores.keys, clock, { maxEntries: config.FLUX_KEY_CACHE_SIZE, negativeTtlMs: 2000, maxAgeMs, isFresh });
   if (stores.kind === "mongodb") {
     const caches = {
       invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d)),

@@ -13,6 +13,8 @@ export class Metrics implements CallObserver {
   private readonly latencyByMethod = new Map<string, Histogram.Internal<"method">>();
   readonly storeErrors: Counter;
   readonly flushes: Histogram;
+  readonly authFailures: Counter;
+  readonly authThrottled: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "flux_process_" });
@@ -27,6 +29,8 @@ export class Metrics implements CallObserver {
     });
     this.errors = new Counter({ name: "flux_rpc_errors_total", help: "RPC errors by reason", labelNames: ["method", "reason"], registers: [this.registry] });
     this.storeErrors = new Counter({ name: "flux_store_errors_total", help: "Failed store operations (usage flushes, change feed)", registers: [this.registry] });
+    this.authFailures = new Counter({ name: "flux_admin_auth_failures_total", help: "Calls with a wrong, unknown or revoked admin key", registers: [this.registry] });
+    this.authThrottled = new Counter({ name: "flux_admin_auth_throttled_total", help: "Calls refused because their address failed too many admin-key attempts", registers: [this.registry] });
     this.flushes = new Histogram({ name: "flux_usage_flush_seconds", help: "Duration of usage flushes", buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2], registers: [this.registry] });
   }
 

@@ -3,6 +3,7 @@
 export type ErrorReason =
   | "ADMIN_KEY_MISSING"
   | "ADMIN_KEY_INVALID"
+  | "AUTH_THROTTLED"
   | "PERMISSION_DENIED"
   | "INVALID_ARGUMENT"
   | "UNKNOWN_SCOPE"

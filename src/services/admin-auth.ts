@@ -1,30 +1,59 @@
-// Turns the bearer admin key of a call into a Principal. Lookups are cached briefly (bounded), and dropped at once
-// when this process revokes a key; another replica's revocation takes effect here within ttlMs.
+// Turns the bearer admin key of a call into a Principal. Lookups are cached (bounded; unknown keys apart from real
+// ones), dropped at once when a key is revoked here or on another replica (change feed), re-read after maxAgeMs so
+// a lost invalidation heals by itself, and bypassed while the change feed is stale. Failed attempts are throttled
+// per client address (AuthThrottle).
 import { timingSafeEqual } from "node:crypto";
 import type { Clock } from "../domain/clock.js";
 import { FluxError } from "../domain/errors.js";
 import { ADMIN_KEY_PREFIX, type Digester, isWellFormed } from "../domain/key-material.js";
 import type { Principal } from "../domain/types.js";
 import type { AdminKeyStore } from "../store/types.js";
+import { AgedCache, type AgedCacheStats } from "./aged-cache.js";
+import type { AuthThrottle } from "./auth-throttle.js";
 
 const BOOTSTRAP: Principal = { adminKeyId: "bootstrap", validateOnly: false };
 
+export interface AdminAuthOptions {
+  /** A cached admin key is read again this long after it was read (default 5 s). */
+  maxAgeMs?: number;
+  /** An unknown admin key is trusted to stay unknown this long (default 2 s). */
+  negativeTtlMs?: number;
+  maxEntries?: number;
+  negativeMaxEntries?: number;
+  /** False while this replica's change feed is behind: every call reads the store. */
+  isFresh?: () => boolean;
+  throttle?: AuthThrottle;
+  /** Called for each failed authentication (a wrong, unknown or revoked key). */
+  onFailure?: () => void;
+}
+
 export class AdminAuth {
-  private readonly cache = new Map<string, { principal?: Principal; untilMs: number }>();
+  private readonly cache: AgedCache<Principal>;
   private readonly bootstrapDigest?: Buffer;
 
   constructor(
     private readonly store: AdminKeyStore,
     private readonly digest: Digester,
-    private readonly clock: Clock,
+    clock: Clock,
     bootstrapKey: string | undefined,
-    private readonly ttlMs = 5000,
-    private readonly maxEntries = 10_000,
+    private readonly opts: AdminAuthOptions = {},
   ) {
     if (bootstrapKey) this.bootstrapDigest = Buffer.from(digest(bootstrapKey));
+    this.cache = new AgedCache(clock, {
+      maxAgeMs: opts.maxAgeMs ?? 5000,
+      negativeTtlMs: opts.negativeTtlMs ?? 2000,
+      maxEntries: opts.maxEntries ?? 10_000,
+      negativeMaxEntries: opts.negativeMaxEntries ?? 10_000,
+      isFresh: opts.isFresh,
+    });
   }
 
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  get stats(): AgedCacheStats {
+    return this.cache.stats;
+  }
+
+  /** `peer` is the client's address, for throttling failed attempts; undefined skips the throttle. */
+  async authenticate(authorization: string | undefined, peer?: string): Promise<Principal> {
     if (!authorization) {
       throw new FluxError("ADMIN_KEY_MISSING", "missing admin key: send `authorization: Bearer <admin key>`");
     }
@@ -32,32 +61,31 @@ export class AdminAuth {
     if (!m) throw new FluxError("ADMIN_KEY_INVALID", "authorization must be `Bearer <admin key>`");
     const secret = m[1]!;
     const d = this.digest(secret);
-    if (this.bootstrapDigest && timingSafeEqual(Buffer.from(d), this.bootstrapDigest)) return BOOTSTRAP;
-    if (!isWellFormed(secret, ADMIN_KEY_PREFIX)) throw invalid();
-    const now = this.clock.nowMs();
-    const hit = this.cache.get(d);
-    if (hit && hit.untilMs > now) {
-      if (!hit.principal) throw invalid();
-      return hit.principal;
+    this.opts.throttle?.check(peer, d);
+    let principal: Principal | undefined;
+    if (this.bootstrapDigest && timingSafeEqual(Buffer.from(d), this.bootstrapDigest)) principal = BOOTSTRAP;
+    else if (isWellFormed(secret, ADMIN_KEY_PREFIX)) principal = await this.cache.get(d, () => this.lookup(d));
+    if (!principal) {
+      this.opts.onFailure?.();
+      await this.opts.throttle?.failed(peer);
+      throw invalid();
     }
-    const rec = await this.store.findByDigest(d);
-    const principal =
-      rec && rec.revokedAtMs === undefined
-        ? { adminKeyId: rec.id, orgId: rec.orgId, validateOnly: rec.validateOnly }
-        : undefined;
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(d, { principal, untilMs: now + this.ttlMs });
-    if (!principal) throw invalid();
+    this.opts.throttle?.succeeded(peer, d);
     return principal;
   }
 
   /** Drops cached lookups of these digests (a revocation here or on another replica). */
   invalidate(digests: string[]): void {
-    for (const d of digests) this.cache.delete(d);
+    this.cache.invalidate(digests);
   }
 
   clear(): void {
     this.cache.clear();
+  }
+
+  private async lookup(d: string): Promise<Principal | undefined> {
+    const rec = await this.store.findByDigest(d);
+    return rec && rec.revokedAtMs === undefined ? { adminKeyId: rec.id, orgId: rec.orgId, validateOnly: rec.validateOnly } : undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 // The Connect and gRPC-Web adapter for browsers and curl, on one cleartext port that speaks HTTP/1.1 and h2c
 // (the first bytes of a connection tell which), beside health, metrics and the dashboard.
-import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { ConnectError, type ConnectRouter, type ContextValues, createContextKey, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as http from "node:http";
 import * as http2 from "node:http2";
@@ -10,6 +10,8 @@ import type { FluxError } from "../domain/errors.js";
 import { CODE_OF, errorDetails } from "./error-table.js";
 import type { ServedService } from "./handlers.js";
 import { type CallObserver, instrument } from "./invoke.js";
+
+const PEER = createContextKey<string | undefined>(undefined, { description: "client address" });
 
 export type HttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -21,13 +23,14 @@ export interface HttpServer {
 export function createConnectHandler(served: ServedService[], log: Logger, fallback: HttpHandler, observer?: CallObserver): HttpHandler {
   const routes = (router: ConnectRouter) => {
     for (const { service, handlers } of served) {
-      const impl: Record<string, (req: unknown, ctx: { requestHeader: Headers }) => Promise<unknown>> = {};
+      const impl: Record<string, (req: unknown, ctx: { requestHeader: Headers; values: ContextValues }) => Promise<unknown>> = {};
       for (const m of service.methods) {
         const run = instrument(`/${service.typeName}/${m.name}`, (handlers as Record<string, never>)[m.localName], log, observer);
         impl[m.localName] = (req, ctx) =>
           run(req, {
             authorization: ctx.requestHeader.get("authorization") ?? undefined,
             requestId: ctx.requestHeader.get("x-request-id")?.slice(0, 100) ?? undefined,
+            peer: ctx.values.get(PEER),
           }).catch((e: FluxError) => {
             throw new ConnectError(e.message, CODE_OF[e.reason], undefined, errorDetails(e));
           });
@@ -35,7 +38,9 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
       router.service(service, impl as never);
     }
   };
-  return connectNodeAdapter({ routes, fallback: fallback as never, readMaxBytes: 1 << 20 }) as HttpHandler;
+  // The socket's address reaches handlers as a context value (connect-node passes the Node request here).
+  const contextValues = (req: { socket?: { remoteAddress?: string } }) => createContextValues().set(PEER, req.socket?.remoteAddress);
+  return connectNodeAdapter({ routes, fallback: fallback as never, readMaxBytes: 1 << 20, contextValues }) as HttpHandler;
 }
 
 export async function startHttpServer(handler: HttpHandler, addr: { host: string; port: number }): Promise<HttpServer> {

@@ -9,6 +9,7 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_
 export const CODE_OF: Record<ErrorReason, Code> = {
   ADMIN_KEY_MISSING: Code.Unauthenticated,
   ADMIN_KEY_INVALID: Code.Unauthenticated,
+  AUTH_THROTTLED: Code.ResourceExhausted,
   PERMISSION_DENIED: Code.PermissionDenied,
   INVALID_ARGUMENT: Code.InvalidArgument,
   UNKNOWN_SCOPE: Code.InvalidArgument,

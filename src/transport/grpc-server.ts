@@ -41,6 +41,7 @@ export async function startGrpcServer(served: ServedService[], addr: string, log
         run(call.request, {
           authorization: typeof authorization === "string" ? authorization : undefined,
           requestId: typeof requestId === "string" ? requestId.slice(0, 100) : undefined,
+          peer: call.getPeer(),
         }).then(
           (res) => callback(null, res),
           (err: FluxError) => callback(toServiceError(err)),

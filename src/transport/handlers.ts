@@ -4,6 +4,7 @@ import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Principal } from "../domain/types.js";
+import { clientAddress } from "../services/auth-throttle.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
@@ -14,6 +15,8 @@ export interface CallContext {
   authorization: string | undefined;
   /** From the x-request-id header when the caller sent one. */
   requestId?: string;
+  /** The client's address (transport peer string), for throttling failed admin-key attempts. */
+  peer?: string;
 }
 
 export type ServiceHandlers<S extends DescService> = {
@@ -34,7 +37,7 @@ const requireId = (id: string, field = "id") => {
 
 export function createServedServices(deps: Deps): ServedService[] {
   const { auth, keys, validation, scopes, usage, adminKeys, clock } = deps.services;
-  const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization);
+  const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization, clientAddress(ctx.peer));
   const now = () => clock.nowMs();
 
   const apiKeys: ServiceHandlers<typeof ApiKeyService> = {

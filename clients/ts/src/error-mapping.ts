@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  ThrottledError,
   UnavailableError,
   UnknownScopeError,
 } from "./errors.js";
@@ -19,6 +20,7 @@ import {
 export type ErrorReason =
   | "ADMIN_KEY_MISSING"
   | "ADMIN_KEY_INVALID"
+  | "AUTH_THROTTLED"
   | "PERMISSION_DENIED"
   | "INVALID_ARGUMENT"
   | "UNKNOWN_SCOPE"
@@ -36,6 +38,7 @@ type ErrorClass = new (message: string, init: FluxErrorInit) => FluxError;
 const CLASS_OF_REASON: Record<ErrorReason, ErrorClass> = {
   ADMIN_KEY_MISSING: AuthenticationError,
   ADMIN_KEY_INVALID: AuthenticationError,
+  AUTH_THROTTLED: ThrottledError,
   PERMISSION_DENIED: PermissionDeniedError,
   INVALID_ARGUMENT: InvalidArgumentError,
   UNKNOWN_SCOPE: UnknownScopeError,

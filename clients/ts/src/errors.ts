@@ -54,6 +54,9 @@ export class NotFoundError extends FluxError {}
 /** The resource's state forbids the change (FAILED_PRECONDITION: KEY_REVOKED, SCOPE_IN_USE). */
 export class FailedPreconditionError extends FluxError {}
 
+/** Too many failed admin-key attempts came from this address: wait `retryAfterMs` (RESOURCE_EXHAUSTED, AUTH_THROTTLED). */
+export class ThrottledError extends FluxError {}
+
 /** Flux or its store cannot answer now, or the server is unreachable; retrying later may succeed (UNAVAILABLE). */
 export class UnavailableError extends FluxError {}
 

@@ -17,6 +17,7 @@ export {
   NotFoundError,
   PermissionDeniedError,
   RateLimitedError,
+  ThrottledError,
   UnavailableError,
   UnknownScopeError,
 } from "./errors.js";

@@ -23,6 +23,7 @@ import {
   PermissionDeniedError,
   RateLimitedError,
   refusalError,
+  ThrottledError,
   toFluxError,
   UnavailableError,
   UnknownScopeError,
@@ -45,6 +46,7 @@ const CLASS_OF_CODE = {
   [Code.InvalidArgument]: InvalidArgumentError,
   [Code.NotFound]: NotFoundError,
   [Code.FailedPrecondition]: FailedPreconditionError,
+  [Code.ResourceExhausted]: ThrottledError, // by reason only (AUTH_THROTTLED): a bare RESOURCE_EXHAUSTED stays FluxError
   [Code.Unavailable]: UnavailableError,
   [Code.Internal]: InternalError,
 } as Record<number, typeof FluxError>;
