@@ -11,14 +11,15 @@ import { AuthThrottle } from "./services/auth-throttle.js";
 import { digestsOf, KeyCache } from "./services/key-cache.js";
 import { KeyService } from "./services/key-service.js";
 import { LeasedRateLimiter } from "./services/leased-rate-limiter.js";
-import { memoryLimiterFactory, mongoLimiterFactory, RateLimiterPool } from "./services/rate-limiter.js";
 import { DEFAULT_SYNC, ReplicaSync, type ReplicaSyncOptions } from "./services/replica-sync.js";
 import { ScopeService } from "./services/scope-service.js";
 import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
+import { WindowCounter } from "./services/window-counter.js";
 import { openEmbeddedStores } from "./store/embedded/embedded-stores.js";
 import { MongoChangeLogStore } from "./store/mongo/mongo-change-log.js";
+import { MongoRateWindowStore } from "./store/mongo/mongo-rate-windows.js";
 import { type MongoStores, openMongoStores } from "./store/mongo/mongo-stores.js";
 import type { Stores } from "./store/types.js";
 
@@ -65,15 +66,12 @@ export async function createDeps(
     },
     onFlushed: (_rows, ms) => metrics.flushes.observe(ms / 1000),
   });
-  // Embedded: one process, exact in-memory windows. MongoDB: windows shared by every replica, spent from leases.
+  // Embedded: one process, exact in-memory windows. MongoDB: windows shared by every replica, spent from leases,
+  // with an in-memory window of the same size per replica while MongoDB fails.
   const limiter =
     stores.kind === "mongodb"
-      ? new LeasedRateLimiter(new RateLimiterPool(mongoLimiterFactory((stores as MongoStores).client, config.FLUX_MONGODB_DB)))
-      : new RateLimiterPool(memoryLimiterFactory());
-  if (stores.kind === "mongodb") {
-    // rate-limiter-flexible's own index creation fails on FerretDB (TTL first): the unique key index is ours.
-    await (stores as MongoStores).db.collection("rate_limits").createIndex({ key: 1 }, { unique: true, name: "key_unique" });
-  }
+      ? new LeasedRateLimiter(new MongoRateWindowStore((stores as MongoStores).db), clock, new WindowCounter(clock))
+      : new WindowCounter(clock);
   let sync: ReplicaSync | undefined;
   const isFresh = () => sync?.isFresh() ?? true;
   const maxAgeMs = config.FLUX_KEY_CACHE_MAX_AGE_MS ?? 30_000;

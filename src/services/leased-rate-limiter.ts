@@ -1,50 +1,77 @@
-// Shared limits without a database write per call. Each process leases a slice of a key's window budget from the
-// shared limiter (one atomic $inc of `chunk` points) and spends it locally. Leases only ever grant points within
-// the limit, so all processes together admit at most L per window; the slack is under-admission: points leased
-// by one process and unused when the window ends (at most chunk − 1 per other process). Small limits lease one
-// point at a time and are exact.
-import { RateLimiterRes } from "rate-limiter-flexible";
+// Shared limits without a database write per call. Each replica leases a slice of a key's window budget from the
+// shared store (one conditional findAndModify) and spends it locally. The store never grants past the limit, so
+// all replicas together admit at most L per window; the slack is under-admission: points leased by one replica
+// and unused when the window ends (at most chunk − 1 per other replica). Small limits lease one point at a time
+// and are exact. When the store fails, the insurance limiter (in memory, the same limit, per replica) answers.
+import type { Clock } from "../domain/clock.js";
 import { storeUnavailable } from "../domain/errors.js";
 import type { RateLimit } from "../domain/types.js";
-import type { KeyRateLimiter, RateDecision, RateLimiterPool } from "./rate-limiter.js";
+import { denied, type KeyRateLimiter, type RateDecision } from "./rate-limiter.js";
 
-interface Lease {
-  requests: number;
-  windowSeconds: number;
-  /** Points this process may still admit in the window. */
+/** What a lease got: points granted, the window's count after the grant, and the window's bounds under `limit`. */
+export interface WindowTake {
+  granted: number;
+  count: number;
+  startMs: number;
+  endMs: number;
+}
+
+/** The shared per-key windows (MongoDB: store/mongo/mongo-rate-windows.ts). */
+export interface RateWindowStore {
+  /** Grants up to `points` from the key's current window, never more than the limit leaves; opens a new window when the last ended. */
+  take(keyId: string, limit: RateLimit, points: number, nowMs: number): Promise<WindowTake>;
+  /** Returns unused points to the window that started at startMs (no-op once that window is gone). */
+  giveBack(keyId: string, startMs: number, points: number): Promise<void>;
+  /** Drops windows that have ended. */
+  prune(nowMs: number): Promise<void>;
+}
+
+interface Lease extends RateLimit {
+  startMs: number;
+  endMs: number;
+  /** Points this replica may still admit in the window. */
   tokens: number;
   /** Points nobody had leased when this lease was taken. */
   unleased: number;
-  resetAtMs: number;
 }
 
 export interface LeaseOptions {
   /** Fraction of the limit leased at once. */
   fraction: number;
   maxChunk: number;
-  maxLeases: number;
+  /** How often ended windows are deleted from the store. */
+  pruneEveryMs: number;
 }
 
-export const DEFAULT_LEASES: LeaseOptions = { fraction: 0.05, maxChunk: 1000, maxLeases: 100_000 };
+export const DEFAULT_LEASES: LeaseOptions = { fraction: 0.05, maxChunk: 1000, pruneEveryMs: 3_600_000 };
+const MIN_SWEEP_SIZE = 1024;
 
 export class LeasedRateLimiter implements KeyRateLimiter {
   private readonly leases = new Map<string, Lease>();
   private readonly pending = new Map<string, Promise<void>>();
+  private sweepAtSize = MIN_SWEEP_SIZE;
+  private nextPruneMs?: number;
 
-  constructor(private readonly pool: RateLimiterPool, private readonly opts: LeaseOptions = DEFAULT_LEASES) {}
+  constructor(
+    private readonly store: RateWindowStore,
+    private readonly clock: Clock,
+    /** Answers while the store fails; without one, a failure is STORE_UNAVAILABLE. Never a reason to deny. */
+    private readonly insurance?: KeyRateLimiter,
+    private readonly opts: LeaseOptions = DEFAULT_LEASES,
+  ) {}
 
   async consume(keyId: string, limit: RateLimit): Promise<RateDecision> {
     // Ends: each pass spends a token, finds the window spent, or waits for a lease that takes points from the
     // shared budget (or learns it is spent), so the budget runs out after finitely many passes.
     for (;;) {
-      const now = Date.now();
+      const now = this.clock.nowMs();
       const l = this.leases.get(keyId);
-      if (l && l.resetAtMs > now && l.requests === limit.requests && l.windowSeconds === limit.windowSeconds) {
+      if (l && l.endMs > now && sameLimit(l, limit)) {
         if (l.tokens > 0) {
           l.tokens--;
-          return { allowed: true, limit: limit.requests, remaining: l.tokens + l.unleased, resetAtMs: l.resetAtMs, retryAfterMs: 0 };
+          return { allowed: true, limit: limit.requests, remaining: l.tokens + l.unleased, resetAtMs: l.endMs, retryAfterMs: 0 };
         }
-        if (l.unleased === 0) return denied(limit, l.resetAtMs, now); // the window is spent everywhere
+        if (l.unleased === 0) return denied(limit, l.endMs, now); // spent everywhere: denied without the store
       }
       // One lease request per key at a time; concurrent callers wait for it and then spend from it.
       let p = this.pending.get(keyId);
@@ -52,37 +79,45 @@ export class LeasedRateLimiter implements KeyRateLimiter {
         p = this.lease(keyId, limit).finally(() => this.pending.delete(keyId));
         this.pending.set(keyId, p);
       }
-      await p;
+      try {
+        await p;
+      } catch (err) {
+        if (!this.insurance) throw storeUnavailable(err);
+        return this.insurance.consume(keyId, limit);
+      }
     }
   }
 
   private async lease(keyId: string, limit: RateLimit): Promise<void> {
+    const now = this.clock.nowMs();
+    const old = this.leases.get(keyId);
+    if (old && old.tokens > 0 && old.endMs > now) {
+      // The limit changed under a live lease: return its unused points so the new limit meets the exact spent count.
+      this.leases.delete(keyId);
+      await this.store.giveBack(keyId, old.startMs, old.tokens).catch(() => {}); // lost points only under-admit
+    }
     const chunk = Math.max(1, Math.min(this.opts.maxChunk, Math.floor(limit.requests * this.opts.fraction)));
-    let res: RateLimiterRes;
-    let granted = chunk;
-    let blocked = false;
-    try {
-      res = await this.pool.limiterFor(limit).consume(keyId, chunk);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw storeUnavailable(err);
-      res = err;
-      // consumedPoints 0 means blocked in memory without asking the store: nothing granted.
-      blocked = res.consumedPoints === 0;
-      granted = blocked ? 0 : Math.max(0, chunk - (res.consumedPoints - limit.requests));
-    }
-    if (this.leases.size >= this.opts.maxLeases && !this.leases.has(keyId)) {
-      this.leases.delete(this.leases.keys().next().value!); // dropping a lease only under-admits
-    }
-    this.leases.set(keyId, {
-      requests: limit.requests,
-      windowSeconds: limit.windowSeconds,
-      tokens: granted,
-      unleased: blocked ? 0 : Math.max(0, limit.requests - res.consumedPoints),
-      resetAtMs: Date.now() + Math.max(1, res.msBeforeNext),
-    });
+    const t = await this.store.take(keyId, limit, chunk, now);
+    if (!this.leases.has(keyId)) this.sweep(now);
+    this.leases.set(keyId, { ...limit, startMs: t.startMs, endMs: t.endMs, tokens: t.granted, unleased: Math.max(0, limit.requests - t.count) });
+    this.maybePrune(now);
+  }
+
+  /** Drops ended leases once the map has doubled since the last sweep: memory follows the keys active in their window. */
+  private sweep(now: number): void {
+    if (this.leases.size < this.sweepAtSize) return;
+    for (const [id, l] of this.leases) if (l.endMs <= now) this.leases.delete(id);
+    this.sweepAtSize = Math.max(MIN_SWEEP_SIZE, this.leases.size * 2);
+  }
+
+  private maybePrune(now: number): void {
+    this.nextPruneMs ??= now + this.opts.pruneEveryMs;
+    if (now < this.nextPruneMs) return;
+    this.nextPruneMs = now + this.opts.pruneEveryMs;
+    void this.store.prune(now).catch(() => {}); // housekeeping only: stale windows are also reset on their next use
   }
 }
 
-function denied(limit: RateLimit, resetAtMs: number, now: number): RateDecision {
-  return { allowed: false, limit: limit.requests, remaining: 0, resetAtMs, retryAfterMs: Math.max(1, resetAtMs - now) };
+function sameLimit(a: RateLimit, b: RateLimit): boolean {
+  return a.requests === b.requests && a.windowSeconds === b.windowSeconds;
 }

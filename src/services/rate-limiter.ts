@@ -1,84 +1,37 @@
-// Per-key fixed-window limits through rate-limiter-flexible: in-process for the embedded store, shared through
-// MongoDB otherwise, with an in-memory insurance limiter when MongoDB fails and in-memory blocking of keys already
-// over their limit, so denied traffic never reaches the database.
-import type { MongoClient } from "mongodb";
-import {
-  RateLimiterMemory,
-  RateLimiterMongo,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from "rate-limiter-flexible";
-import { storeUnavailable } from "../domain/errors.js";
+// What validation asks of a rate limiter, and the window rule both limiters share. Implementations:
+// WindowCounter (in memory: the embedded store, and the insurance limiter when MongoDB fails) and
+// LeasedRateLimiter (MongoDB: one window per key shared by every replica, spent from leases).
 import type { RateLimit, RateLimitState } from "../domain/types.js";
 
 export interface RateDecision extends RateLimitState {
   allowed: boolean;
 }
 
+/** Counts per key id: nothing done to one key's limit changes another key's count. */
 export interface KeyRateLimiter {
   consume(keyId: string, limit: RateLimit): Promise<RateDecision>;
 }
 
-type Factory = (limit: RateLimit, keyPrefix: string) => RateLimiterAbstract;
-
-export function memoryLimiterFactory(): Factory {
-  return (limit, keyPrefix) =>
-    new RateLimiterMemory({ points: limit.requests, duration: limit.windowSeconds, keyPrefix });
+/** A key's fixed window: when it started, when it ends at the latest (start + the length it started with), what it spent. */
+export interface WindowState {
+  startMs: number;
+  endMs: number;
+  count: number;
 }
 
-export function mongoLimiterFactory(client: MongoClient, dbName: string): Factory {
-  return (limit, keyPrefix) =>
-    new RateLimiterMongo({
-      storeClient: client,
-      dbName,
-      tableName: "rate_limits",
-      // FerretDB cannot create the TTL index, after which the library never creates the unique one: we create it.
-      disableIndexesCreation: true,
-      points: limit.requests,
-      duration: limit.windowSeconds,
-      keyPrefix,
-      inMemoryBlockOnConsumed: limit.requests,
-      insuranceLimiter: new RateLimiterMemory({ points: limit.requests, duration: limit.windowSeconds, keyPrefix }),
-    } as ConstructorParameters<typeof RateLimiterMongo>[0]);
+/**
+ * When a window ends under the key's current limit. A changed window length keeps the window's start: a shorter
+ * length ends the window at start + new length (at once if that has passed); a longer one applies from the next
+ * window, so a window never outlives the length it started with and expired state can be dropped on its own end.
+ */
+export function windowEndMs(w: Pick<WindowState, "startMs" | "endMs">, limit: RateLimit): number {
+  return Math.min(w.endMs, w.startMs + limit.windowSeconds * 1000);
 }
 
-/** One library limiter per distinct (requests, window); the window's prefix is shared so a changed limit keeps the count. */
-export class RateLimiterPool implements KeyRateLimiter {
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
-
-  constructor(private readonly factory: Factory, private readonly maxLimiters = 10_000) {}
-
-  async consume(keyId: string, limit: RateLimit): Promise<RateDecision> {
-    const limiter = this.limiterFor(limit);
-    try {
-      const res = await limiter.consume(keyId, 1);
-      return decision(true, limit, res);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) return decision(false, limit, err);
-      throw storeUnavailable(err);
-    }
-  }
-
-  limiterFor(limit: RateLimit): RateLimiterAbstract {
-    const id = `${limit.requests}/${limit.windowSeconds}`;
-    let limiter = this.limiters.get(id);
-    if (!limiter) {
-      // Bounded: distinct limit shapes are few in practice; past the bound the oldest is dropped.
-      if (this.limiters.size >= this.maxLimiters) this.limiters.delete(this.limiters.keys().next().value!);
-      limiter = this.factory(limit, `rl${limit.windowSeconds}`);
-      this.limiters.set(id, limiter);
-    }
-    return limiter;
-  }
+export function allowed(limit: RateLimit, remaining: number, resetAtMs: number): RateDecision {
+  return { allowed: true, limit: limit.requests, remaining, resetAtMs, retryAfterMs: 0 };
 }
 
-function decision(allowed: boolean, limit: RateLimit, res: RateLimiterRes): RateDecision {
-  const now = Date.now();
-  return {
-    allowed,
-    limit: limit.requests,
-    remaining: Math.max(0, res.remainingPoints),
-    resetAtMs: now + res.msBeforeNext,
-    retryAfterMs: allowed ? 0 : Math.max(1, res.msBeforeNext),
-  };
+export function denied(limit: RateLimit, resetAtMs: number, nowMs: number): RateDecision {
+  return { allowed: false, limit: limit.requests, remaining: 0, resetAtMs, retryAfterMs: Math.max(1, resetAtMs - nowMs) };
 }
