@@ -1,4 +1,5 @@
 // Domain errors: every failure a service reports has a stable reason; transport/error-table.ts maps reasons to gRPC codes.
+import { ERROR_VALUES_SHOWN } from "./limits.js";
 
 export type ErrorReason =
   | "ADMIN_KEY_MISSING"
@@ -44,3 +45,15 @@ export const storeUnavailable = (cause: unknown) => {
   (e as { cause?: unknown }).cause = cause;
   return e;
 };
+
+/** At most ERROR_VALUES_SHOWN values, each cut short, for messages and metadata: an error stays small however many there were. */
+export function someOf(values: readonly string[], eachMax = 48): string[] {
+  return values.slice(0, ERROR_VALUES_SHOWN).map((v) => (v.length > eachMax ? `${v.slice(0, eachMax)}…` : v));
+}
+
+/** `"a", "b", "c" and 97 more` */
+export function describeSome(values: readonly string[], eachMax = 48): string {
+  const shown = someOf(values, eachMax).map((v) => JSON.stringify(v)).join(", ");
+  const rest = values.length - Math.min(values.length, ERROR_VALUES_SHOWN);
+  return rest > 0 ? `${shown} and ${rest} more` : shown;
+}

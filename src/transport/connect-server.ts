@@ -10,6 +10,12 @@ import type { FluxError } from "../domain/errors.js";
 import { CODE_OF, errorDetails } from "./error-table.js";
 import type { ServedService } from "./handlers.js";
 import { type CallObserver, instrument } from "./invoke.js";
+import { answerParseFailuresAsInvalidArgument } from "./connect-parse-errors.js";
+import { guarded } from "./request-checks.js";
+
+// connect-es ignores unknown JSON fields and enum names by default: a typo ("expiresAT") or "GRANULARITY_WEEK"
+// would be dropped silently. Standard protobuf JSON rejects both, and so do we (INVALID_ARGUMENT).
+const STRICT_JSON = { ignoreUnknownFields: false };
 
 const PEER = createContextKey<string | undefined>(undefined, { description: "client address" });
 
@@ -25,7 +31,7 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
     for (const { service, handlers } of served) {
       const impl: Record<string, (req: unknown, ctx: { requestHeader: Headers; values: ContextValues }) => Promise<unknown>> = {};
       for (const m of service.methods) {
-        const run = instrument(`/${service.typeName}/${m.name}`, (handlers as Record<string, never>)[m.localName], log, observer);
+        const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, (handlers as Record<string, never>)[m.localName]), log, observer);
         impl[m.localName] = (req, ctx) =>
           run(req, {
             authorization: ctx.requestHeader.get("authorization") ?? undefined,
@@ -37,10 +43,11 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
       }
       router.service(service, impl as never);
     }
+    answerParseFailuresAsInvalidArgument(router, (method) => observer?.onCall(method, 0, "INVALID_ARGUMENT"));
   };
   // The socket's address reaches handlers as a context value (connect-node passes the Node request here).
   const contextValues = (req: { socket?: { remoteAddress?: string } }) => createContextValues().set(PEER, req.socket?.remoteAddress);
-  return connectNodeAdapter({ routes, fallback: fallback as never, readMaxBytes: 1 << 20, contextValues }) as HttpHandler;
+  return connectNodeAdapter({ routes, fallback: fallback as never, readMaxBytes: 1 << 20, contextValues, jsonOptions: STRICT_JSON }) as HttpHandler;
 }
 
 export async function startHttpServer(handler: HttpHandler, addr: { host: string; port: number }): Promise<HttpServer> {

@@ -3,6 +3,7 @@ import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf"
 import { type Duration, durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { type ErrorReason, FluxError, storeUnavailable } from "../domain/errors.js";
+import { ERROR_BOUNDS } from "../domain/limits.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 
 // Typed as a Record over every reason: adding a reason without a code fails to compile.
@@ -26,7 +27,7 @@ export const ERROR_DOMAIN = "flux.apikeys.v1";
 
 /** Any thrown value as a FluxError; the second value is true when it was unexpected and must be logged. */
 export function toFluxError(err: unknown): [FluxError, boolean] {
-  if (err instanceof FluxError) return [err, err.reason === "INTERNAL" || err.reason === "STORE_UNAVAILABLE"];
+  if (err instanceof FluxError) return [bounded(err), err.reason === "INTERNAL" || err.reason === "STORE_UNAVAILABLE"];
   if (isStoreOutage(err)) return [storeUnavailable(err), true];
   const e = new FluxError("INTERNAL", "internal error");
   (e as { cause?: unknown }).cause = err;
@@ -58,4 +59,42 @@ export function errorDetails(e: FluxError): ErrorDetail[] {
     details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay }) });
   }
   return details;
+}
+
+/**
+ * The backstop on every error's size (services already name only a few values): the message and ErrorInfo
+ * metadata are cut to ERROR_BOUNDS, so gRPC trailers stay well under 8 KB (grpcio's limit) whatever a service wrote.
+ */
+export function bounded(e: FluxError): FluxError {
+  const message = cutUtf8(e.message, ERROR_BOUNDS.messageBytes);
+  const entries = Object.entries(e.metadata);
+  let total = 0;
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of entries.slice(0, ERROR_BOUNDS.metadataEntries)) {
+    const key = k.slice(0, ERROR_BOUNDS.metadataKeyLength);
+    const room = ERROR_BOUNDS.metadataTotalLength - total - key.length;
+    if (room <= 0) break;
+    const value = v.slice(0, Math.min(ERROR_BOUNDS.metadataValueLength, room));
+    metadata[key] = value;
+    total += key.length + value.length;
+  }
+  const same = message === e.message && Object.keys(metadata).length === entries.length && entries.every(([k, v]) => metadata[k] === v);
+  if (same) return e;
+  const b = new FluxError(e.reason, message, metadata, e.retryAfterMs);
+  (b as { cause?: unknown }).cause = (e as { cause?: unknown }).cause;
+  return b;
+}
+
+/** At most maxBytes of UTF-8, cut at a character boundary, marked with "…" when cut. */
+function cutUtf8(s: string, maxBytes: number): string {
+  if (s.length * 3 <= maxBytes || Buffer.byteLength(s) <= maxBytes) return s;
+  let out = "";
+  let bytes = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > maxBytes - 3) break;
+    out += ch;
+    bytes += n;
+  }
+  return `${out}…`;
 }

@@ -11,6 +11,7 @@ import { CODE_OF, errorDetails } from "./error-table.js";
 import type { ServedService } from "./handlers.js";
 import { type CallObserver, instrument } from "./invoke.js";
 import { addReflection } from "./reflection.js";
+import { guarded, MalformedRequest } from "./request-checks.js";
 
 
 export interface GrpcServer {
@@ -30,11 +31,18 @@ export async function startGrpcServer(served: ServedService[], addr: string, log
         requestStream: false,
         responseStream: false,
         requestSerialize: (v: any) => Buffer.from(toBinary(m.input, v)),
-        requestDeserialize: (b: Buffer) => fromBinary(m.input, b),
+        // grpc-js answers a throwing deserializer with INTERNAL: bad bytes go on as a value the handler refuses.
+        requestDeserialize: (b: Buffer) => {
+          try {
+            return fromBinary(m.input, b);
+          } catch (e) {
+            return new MalformedRequest(m.input.typeName, e);
+          }
+        },
         responseSerialize: (v: any) => Buffer.from(toBinary(m.output, create(m.output, v))),
         responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
       };
-      const run = instrument(`/${service.typeName}/${m.name}`, (handlers as Record<string, never>)[m.localName], log, observer);
+      const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, (handlers as Record<string, never>)[m.localName]), log, observer);
       impl[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const authorization = call.metadata.get("authorization")[0];
         const requestId = call.metadata.get("x-request-id")[0];

@@ -1,0 +1,44 @@
+// Every bound on what a caller may send, in one place: the services check against these, the field-bounds tests
+// walk them, and the README's limits table lists them. Lengths count UTF-16 code units (JavaScript string length).
+
+export const LIMITS = {
+  /** org_id: letters, digits and ._:- */
+  orgIdLength: 128,
+  /** API key and admin key names, after trimming. */
+  nameLength: 200,
+  /** Ids we issue are 24 characters; anything much longer cannot be one. */
+  idLength: 64,
+  scopesPerKey: 100,
+  scopeNameLength: 100,
+  scopeDescriptionLength: 500,
+  metadataEntries: 32,
+  metadataKeyLength: 64,
+  metadataValueLength: 512,
+  rateLimitRequestsMax: 1_000_000_000,
+  /** One year. */
+  windowSecondsMax: 31_536_000,
+  /** One week. */
+  gracePeriodSecondsMax: 604_800,
+  pageSizeMax: 1000,
+  pageTokenLength: 200,
+  /** ValidateApiKey: longer keys are MALFORMED without a lookup (an answer, not an error). */
+  keyLength: 512,
+  requiredScopes: 100,
+  updateMaskPaths: 16,
+} as const;
+
+/** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */
+export const TIMESTAMP_MIN_SECONDS = -62_135_596_800n;
+export const TIMESTAMP_MAX_SECONDS = 253_402_300_799n;
+
+/** Errors name at most this many offending values, plus how many there were. */
+export const ERROR_VALUES_SHOWN = 5;
+
+/** The backstop every error passes through on its way out (transport/error-table.ts), so trailers stay < 8 KB. */
+export const ERROR_BOUNDS = {
+  messageBytes: 512,
+  metadataEntries: 8,
+  metadataKeyLength: 64,
+  metadataValueLength: 512,
+  metadataTotalLength: 1024,
+} as const;
