@@ -4,23 +4,25 @@ import type { Config } from "./config.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { createDigester } from "./domain/key-material.js";
 import { Metrics } from "./metrics.js";
-import type { ApiKeyRecord } from "./domain/types.js";
 import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
 import { AuthThrottle } from "./services/auth-throttle.js";
-import { digestsOf, KeyCache } from "./services/key-cache.js";
+import { type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
+import { KeyCache } from "./services/key-cache.js";
 import { KeyService } from "./services/key-service.js";
 import { LeasedRateLimiter } from "./services/leased-rate-limiter.js";
 import { DEFAULT_SYNC, ReplicaSync, type ReplicaSyncOptions } from "./services/replica-sync.js";
 import { ScopeService } from "./services/scope-service.js";
+import { guardLimiter, guardStores, StoreHealth } from "./services/store-health.js";
 import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
 import { WindowCounter } from "./services/window-counter.js";
 import { openEmbeddedStores } from "./store/embedded/embedded-stores.js";
 import { MongoChangeLogStore } from "./store/mongo/mongo-change-log.js";
+import { MongoChangeOutboxStore } from "./store/mongo/mongo-change-outbox.js";
 import { MongoRateWindowStore } from "./store/mongo/mongo-rate-windows.js";
-import { type MongoStores, openMongoStores } from "./store/mongo/mongo-stores.js";
+import { isMongoOutage, type MongoStores, openMongoStores } from "./store/mongo/mongo-stores.js";
 import type { Stores } from "./store/types.js";
 
 export interface Deps {
@@ -54,10 +56,13 @@ export async function createDeps(
   stores: Stores,
   log: Logger,
   clock: Clock = systemClock,
-  syncOptions: ReplicaSyncOptions = DEFAULT_SYNC,
+  syncOptions: Partial<ReplicaSyncOptions> = DEFAULT_SYNC,
 ): Promise<Deps> {
   const digest = createDigester(config.FLUX_KEY_PEPPER);
   const metrics = new Metrics();
+  // MongoDB: a replica that knows its store is unreachable answers UNAVAILABLE at once (see store-health.ts).
+  const health = stores.kind === "mongodb" ? storeHealthFor(stores as MongoStores, log) : undefined;
+  if (health) stores = guardStores(stores, health);
   const recorder = new UsageRecorder(stores.usage, clock, {
     flushIntervalMs: config.FLUX_USAGE_FLUSH_MS,
     onFlushError: (err, lost) => {
@@ -82,25 +87,28 @@ export async function createDeps(
     onFailure: () => metrics.authFailures.inc(),
   });
   const cache = new KeyCache(stores.keys, clock, { maxEntries: config.FLUX_KEY_CACHE_SIZE, negativeTtlMs: 2000, maxAgeMs, isFresh });
+  const caches = {
+    invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d)),
+    clear: () => (cache.clear(), auth.clear()),
+  };
+  // Embedded: one process owns the store, so dropping local entries is enough. MongoDB: every replica must, through
+  // the change log, with an outbox so that no failure between the write and the publish loses an invalidation.
+  let feed: ChangeFeed = localChangeFeed(caches);
+  let outbox: OutboxChangeFeed | undefined;
   if (stores.kind === "mongodb") {
-    const caches = {
-      invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d)),
-      clear: () => (cache.clear(), auth.clear()),
-    };
-    sync = new ReplicaSync(new MongoChangeLogStore((stores as MongoStores).db), caches, log, syncOptions);
+    const db = (stores as MongoStores).db;
+    sync = new ReplicaSync(new MongoChangeLogStore(db), caches, log, syncOptions);
     await sync.start();
+    feed = outbox = new OutboxChangeFeed(new MongoChangeOutboxStore(db), sync, caches, log);
+    outbox.start();
   }
-  // Embedded: one process owns the store, so dropping local entries is enough. MongoDB: every replica must.
-  const onKeyChange = sync
-    ? (before: ApiKeyRecord | undefined, after: ApiKeyRecord) => sync!.publish(digestsOf(before, after))
-    : (before: ApiKeyRecord | undefined, after: ApiKeyRecord) => cache.invalidate(digestsOf(before, after));
   const services = {
     auth,
-    keys: new KeyService(stores.keys, stores.scopes, clock, digest, onKeyChange),
-    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
+    keys: new KeyService(stores.keys, stores.scopes, clock, digest, feed),
+    validation: new ValidationService(cache, health ? guardLimiter(limiter, health) : limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
-    adminKeys: new AdminKeyService(stores.adminKeys, (d) => (sync ? sync.publish([d]) : auth.invalidate([d])), clock, digest),
+    adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),
     recorder,
     cache,
     sync,
@@ -112,6 +120,8 @@ export async function createDeps(
     metrics,
     services,
     async close() {
+      health?.close();
+      outbox?.stop();
       await sync?.stop();
       await recorder.close();
       await stores.close();
@@ -119,4 +129,23 @@ export async function createDeps(
   };
   metrics.watch(deps);
   return deps;
+}
+
+/** After a write whose digests were not known before it (an admin key revoked by id): publish, wait, confirm. */
+async function publishAndConfirm(feed: ChangeFeed, digests: string[]): Promise<void> {
+  const report = await (await feed.prepare(digests)).publish();
+  if (!report.published || report.unconfirmedReplicas > 0) throw unconfirmed(report);
+}
+
+function storeHealthFor(stores: MongoStores, log: Logger): StoreHealth {
+  const health = new StoreHealth({
+    probe: () => stores.ping(),
+    isOutage: isMongoOutage,
+    onChange: (up, detail) =>
+      up
+        ? log.warn({ downMs: Math.round(detail as number) }, "store reachable again")
+        : log.error({ cause: (detail as Error)?.message }, "store unreachable: answering UNAVAILABLE at once until it answers again"),
+  });
+  stores.onUnreachable((cause) => health.markDown(cause));
+  return health;
 }

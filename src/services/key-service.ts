@@ -2,9 +2,10 @@
 import type { Clock } from "../domain/clock.js";
 import { FluxError, invalidArgument, storeUnavailable } from "../domain/errors.js";
 import { API_KEY_PREFIX, type Digester, displayHint, generateSecret, newId } from "../domain/key-material.js";
-import type { ApiKeyRecord, Principal, RateLimit } from "../domain/types.js";
+import { type ApiKeyRecord, keyDigests, type Principal, type RateLimit } from "../domain/types.js";
 import type { KeyStore, ScopeStore } from "../store/types.js";
 import { canSee, requireManage, requireOrg, visibleOrNotFound } from "./access.js";
+import { type ChangeFeed, type ChangeReport, localChangeFeed, unconfirmed } from "./change-outbox.js";
 import { checkExpiry, checkMetadata, checkName, checkOrgId, checkRateLimit, checkScopes } from "./key-input.js";
 
 export interface CreateKeyInput {
@@ -28,8 +29,12 @@ export interface KeyPatch {
   enabled?: boolean;
 }
 
-/** Told about every change so caches can drop the key's old digests. */
-export type KeyChangeListener = (before: ApiKeyRecord | undefined, after: ApiKeyRecord) => void | Promise<void>;
+export interface RotateResult {
+  key: ApiKeyRecord;
+  secret: string;
+  /** Replicas not known to refuse the old secret yet (0 normally). The rotation is saved either way. */
+  unconfirmedReplicas: number;
+}
 
 export const MAX_GRACE_PERIOD_SECONDS = 604_800;
 const MAX_PAGE_SIZE = 1000;
@@ -40,7 +45,8 @@ export class KeyService {
     private readonly scopes: ScopeStore,
     private readonly clock: Clock,
     private readonly digest: Digester,
-    private readonly onChange: KeyChangeListener = () => {},
+    /** Makes each change's invalidation durable before the write and publishes it after (see change-outbox.ts). */
+    private readonly feed: ChangeFeed = localChangeFeed({ invalidate() {}, clear() {} }),
   ) {}
 
   async create(p: Principal, input: CreateKeyInput): Promise<{ key: ApiKeyRecord; secret: string }> {
@@ -69,7 +75,7 @@ export class KeyService {
       digest: this.digest(secret),
     };
     await this.keys.insert(key);
-    await this.onChange(undefined, key);
+    this.feed.created([key.digest]); // no replica waited for: none can have cached a fresh random digest
     return { key, secret };
   }
 
@@ -106,23 +112,24 @@ export class KeyService {
     if (fields.has("expires_at")) checkExpiry(patch.expiresAtMs, this.clock.nowMs());
     if (fields.has("metadata")) checkMetadata(patch.metadata ?? {});
     const scopes = fields.has("scopes") ? await checkScopes(patch.scopes ?? [], this.scopes) : undefined;
-    return this.change(p, id, (k) => {
+    return this.confirmed(await this.change(p, id, (k) => {
       if (name !== undefined) k.name = name;
       if (scopes !== undefined) k.scopes = scopes;
       if (fields.has("rate_limit")) k.rateLimit = patch.rateLimit;
       if (fields.has("expires_at")) k.expiresAtMs = patch.expiresAtMs;
       if (fields.has("metadata")) k.metadata = patch.metadata ?? {};
       if (fields.has("enabled")) k.enabled = patch.enabled ?? false;
-    });
+    }));
   }
 
-  async rotate(p: Principal, id: string, gracePeriodSeconds: number): Promise<{ key: ApiKeyRecord; secret: string }> {
+  /** Never loses the new secret: once the rotation is saved, the answer carries it, with the replicas not yet confirmed. */
+  async rotate(p: Principal, id: string, gracePeriodSeconds: number): Promise<RotateResult> {
     requireManage(p);
     if (gracePeriodSeconds < 0 || gracePeriodSeconds > MAX_GRACE_PERIOD_SECONDS) {
       throw invalidArgument(`grace_period_seconds must be 0–${MAX_GRACE_PERIOD_SECONDS}`, "grace_period_seconds");
     }
     const secret = generateSecret(API_KEY_PREFIX);
-    const key = await this.change(p, id, (k, now) => {
+    const { key, report } = await this.change(p, id, (k, now) => {
       if (gracePeriodSeconds > 0) {
         k.previousDigest = k.digest;
         k.previousDigestExpiresAtMs = now + gracePeriodSeconds * 1000;
@@ -134,21 +141,32 @@ export class KeyService {
       k.displayHint = displayHint(secret, API_KEY_PREFIX);
       k.rotatedAtMs = now;
     });
-    return { key, secret };
+    return { key, secret, unconfirmedReplicas: report.unconfirmedReplicas };
   }
 
   async revoke(p: Principal, id: string): Promise<ApiKeyRecord> {
     requireManage(p);
     const current = visibleOrNotFound(p, id, await this.keys.get(id));
-    if (current.revokedAtMs !== undefined) return current; // revoking twice is harmless
-    return this.change(p, id, (k, now) => {
-      k.revokedAtMs = now;
-      delete k.previousDigest;
-      delete k.previousDigestExpiresAtMs;
-    }, true);
+    if (current.revokedAtMs !== undefined) {
+      // A retry: the first attempt may have saved the revocation and failed to publish it. Publish again and wait.
+      return this.confirmed({ key: current, report: await (await this.feed.prepare(keyDigests(current))).publish() });
+    }
+    return this.confirmed(
+      await this.change(p, id, (k, now) => {
+        k.revokedAtMs = now;
+        delete k.previousDigest;
+        delete k.previousDigestExpiresAtMs;
+      }, true),
+    );
   }
 
-  /** Read-modify-write with an optimistic check on updatedAtMs (no transactions needed). */
+  private confirmed({ key, report }: { key: ApiKeyRecord; report: ChangeReport }): ApiKeyRecord {
+    if (!report.published || report.unconfirmedReplicas > 0) throw unconfirmed(report);
+    return key;
+  }
+
+  /** Read-modify-write with an optimistic check on updatedAtMs (no transactions needed), its invalidation made
+   * durable before the write (every digest is known beforehand: rotate computes the new one first). */
   private async change(p: Principal, id: string, apply: (k: ApiKeyRecord, nowMs: number) => void, allowRevoked = false) {
     for (let attempt = 0; attempt < 5; attempt++) {
       const before = visibleOrNotFound(p, id, await this.keys.get(id));
@@ -159,10 +177,10 @@ export class KeyService {
       const now = Math.max(this.clock.nowMs(), before.updatedAtMs + 1);
       apply(after, now);
       after.updatedAtMs = now;
-      if (await this.keys.replace(before, after)) {
-        await this.onChange(before, after);
-        return after;
-      }
+      const pending = await this.feed.prepare([...new Set([...keyDigests(before), ...keyDigests(after)])]);
+      // A failed write keeps its outbox entry: the write may have landed, and republishing is harmless.
+      if (await this.keys.replace(before, after)) return { key: after, report: await pending.publish() };
+      await pending.cancel();
     }
     throw storeUnavailable(new Error(`key ${id} kept changing under concurrent updates`));
   }

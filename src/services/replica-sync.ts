@@ -1,11 +1,16 @@
 // Keeps every replica's caches (keys, admin keys) honest. Each replica polls the change log, drops the digests each change names,
-// and records the last change it applied. An RPC that changes a key returns only once every live replica has
-// applied its change. A replica that cannot poll stops trusting its cache (isFresh) before the others stop
-// waiting for it (aliveMs > staleMs), so no replica serves a stale key after the changing RPC returns.
+// and records the last change it applied in a heartbeat. A changing RPC waits until every live replica has applied
+// its change. A replica that cannot poll stops trusting its cache (isFresh) before the others stop waiting for it.
+//
+// No decision compares two machines' clocks. Freshness runs from the START of the poll that proved it, on this
+// replica's monotonic clock. Liveness is judged by the waiter on ITS monotonic clock: a replica is dead once a read
+// that started more than aliveMs after the waiter first saw the replica's current beat still shows that beat.
+// Why that is safe: a poll heartbeats before it reads whenever heartbeatMs have passed since its last heartbeat, so
+// every read that proves freshness starts less than heartbeatMs after a heartbeat the others can see; the reader is
+// then fresh for less than heartbeatMs + staleMs after that beat, which is at most aliveMs (checked below).
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { FluxError } from "../domain/errors.js";
-import type { ChangeLogStore } from "../store/types.js";
+import type { ChangeLogStore, KeyChange, ReplicaBeat } from "../store/types.js";
 
 /** What a change drops on this replica: cached keys and admin keys, by digest. */
 export interface Invalidator {
@@ -13,70 +18,125 @@ export interface Invalidator {
   clear(): void;
 }
 
+/** A monotonic clock and a sleep: injected so tests move time by hand. */
+export interface SyncTime {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const REAL_TIME: SyncTime = { now: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+
 export interface ReplicaSyncOptions {
   pollMs: number;
-  /** A replica whose last successful poll is older than this bypasses its cache. */
+  /** A replica whose last successful poll STARTED longer ago than this bypasses its cache. */
   staleMs: number;
-  /** Replicas with a heartbeat newer than this are waited for. Must exceed staleMs. */
+  /** Longest time between two heartbeats of a polling replica. */
+  heartbeatMs: number;
+  /** A replica whose beat stays unchanged this long (on the waiter's clock) is not waited for. At least staleMs + heartbeatMs. */
   aliveMs: number;
   /** How long a changing RPC waits for the other replicas. */
   waitTimeoutMs: number;
   /** How long a missing sequence number (allocated, not yet written) may hold up the feed before the cache is flushed. */
   gapTimeoutMs: number;
+  /** Changes kept behind this replica's position, for replicas that fell behind (one further behind flushes its cache). */
+  keepChanges: number;
+  /** A replica record whose beat has not changed for this long is deleted (a replica killed without leaving). */
+  forgetAfterMs: number;
 }
 
-export const DEFAULT_SYNC: ReplicaSyncOptions = { pollMs: 20, staleMs: 2000, aliveMs: 3000, waitTimeoutMs: 5000, gapTimeoutMs: 2000 };
+export const DEFAULT_SYNC: ReplicaSyncOptions = {
+  pollMs: 20,
+  staleMs: 2000,
+  heartbeatMs: 1000,
+  aliveMs: 3000,
+  waitTimeoutMs: 5000,
+  gapTimeoutMs: 2000,
+  keepChanges: 1000,
+  forgetAfterMs: 600_000,
+};
+
+const BATCH = 1000;
+const MAINTAIN_EVERY_POLLS = 500;
+
+interface Peer {
+  beat: string;
+  appliedSeq: number;
+  /** End of the read that first showed this beat. */
+  changedAt: number;
+  /** Start of the latest read that still showed it. */
+  sameAt: number;
+}
 
 export class ReplicaSync {
   readonly replicaId = `r_${randomBytes(6).toString("hex")}`;
+  readonly opts: ReplicaSyncOptions;
   private appliedSeq = 0;
-  private lastPollOkAt = 0;
-  private lastHeartbeatAt = 0;
+  private lastPollOkAt = -Infinity;
+  private lastBeatAt = -Infinity;
+  private reportPending = false;
   private gapSince?: number;
   private timer?: NodeJS.Timeout;
   private polling = false;
   private polls = 0;
-  /** Observed in metrics: ms since the last successful poll. */
-  lagMs = () => performance.now() - this.lastPollOkAt;
+  private readonly peers = new Map<string, Peer>();
+  /** Observed in metrics: ms since the start of the last successful poll. */
+  lagMs = () => this.time.now() - this.lastPollOkAt;
 
   constructor(
     private readonly log: ChangeLogStore,
     private readonly cache: Invalidator,
     private readonly logger: Logger,
-    private readonly opts: ReplicaSyncOptions = DEFAULT_SYNC,
-  ) {}
+    opts: Partial<ReplicaSyncOptions> = {},
+    private readonly time: SyncTime = REAL_TIME,
+  ) {
+    this.opts = { ...DEFAULT_SYNC, ...opts };
+    if (this.opts.aliveMs < this.opts.staleMs + this.opts.heartbeatMs) {
+      throw new Error(`replica sync: aliveMs (${this.opts.aliveMs}) must be at least staleMs + heartbeatMs (${this.opts.staleMs + this.opts.heartbeatMs})`);
+    }
+  }
 
-  async start(): Promise<void> {
-    // A new replica's cache is empty: nothing before the current head concerns it.
+  /** Joins the feed at its head (a new replica's cache is empty) and, unless told otherwise, polls every pollMs. */
+  async start(timer = true): Promise<void> {
+    await this.beat();
+    const readAt = this.time.now();
     this.appliedSeq = await this.log.latestSeq();
-    await this.log.heartbeat(this.replicaId, this.appliedSeq, Date.now());
-    this.lastPollOkAt = this.lastHeartbeatAt = performance.now();
+    this.reportPending = true;
+    this.lastPollOkAt = readAt;
+    if (!timer) return;
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs);
     this.timer.unref();
   }
 
   isFresh(): boolean {
-    return performance.now() - this.lastPollOkAt < this.opts.staleMs;
+    return this.time.now() - this.lastPollOkAt < this.opts.staleMs;
   }
 
-  /** Publishes a change and waits until every live replica (this one included) has applied it. */
-  async publish(digests: string[]): Promise<void> {
+  /** Appends a change to the log and drops its digests here. Call it after the write it describes. */
+  async publish(digests: string[]): Promise<number> {
     this.cache.invalidate(digests);
-    const seq = await this.log.publish(digests, Date.now());
-    const deadline = performance.now() + this.opts.waitTimeoutMs;
+    return this.log.publish(digests, Date.now());
+  }
+
+  /** Waits until every live replica (this one included) has applied `seq`; returns those that had not by the timeout. */
+  async waitFor(seq: number): Promise<string[]> {
+    const deadline = this.time.now() + this.opts.waitTimeoutMs;
+    let lagging: string[] | undefined;
     for (;;) {
-      const lagging = await this.log.lagging(seq, Date.now() - this.opts.aliveMs);
-      if (lagging.length === 0) return;
-      if (performance.now() > deadline) {
-        throw new FluxError(
-          "STORE_UNAVAILABLE",
-          `the change is saved but ${lagging.length} replica(s) did not confirm it within ${this.opts.waitTimeoutMs} ms; they stop serving cached keys on their own`,
-          { replicas: String(lagging.length) },
-          1000,
-        );
+      try {
+        // Only reads made during this wait (so after the change was written) may declare a replica dead.
+        lagging = (await this.observePeers()).filter((r) => r.appliedSeq < seq && !this.dead(r.replicaId)).map((r) => r.replicaId);
+      } catch {
+        // judged by the last read that succeeded
       }
-      await new Promise((r) => setTimeout(r, Math.max(5, this.opts.pollMs / 2)));
+      if (lagging?.length === 0) return [];
+      if (this.time.now() >= deadline) return lagging ?? [...this.peers].filter(([, p]) => p.appliedSeq < seq).map(([id]) => id);
+      await this.time.sleep(Math.max(5, this.opts.pollMs / 2));
     }
+  }
+
+  /** Replicas with a heartbeat record, this one included, as last read. */
+  knownReplicas(): number {
+    return this.peers.size;
   }
 
   async stop(): Promise<void> {
@@ -84,29 +144,24 @@ export class ReplicaSync {
     await this.log.leave(this.replicaId).catch(() => {});
   }
 
-  private async poll(): Promise<void> {
+  /** One poll; the timer calls it every pollMs (tests call it directly). */
+  async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
-      const before = this.appliedSeq;
-      for (const c of await this.log.after(this.appliedSeq, 1000)) {
-        if (c.seq !== this.appliedSeq + 1 && !this.gapExpired()) break; // wait for the missing one
-        if (c.seq !== this.appliedSeq + 1) {
-          // A writer died between allocating and writing: we cannot know what it changed.
-          this.logger.warn({ from: this.appliedSeq, to: c.seq }, "change log gap: flushing the key cache");
-          this.cache.clear();
-        }
-        this.gapSince = undefined;
-        this.cache.invalidate(c.digests);
-        this.appliedSeq = c.seq;
+      if (this.reportPending || this.time.now() - this.lastBeatAt >= this.opts.heartbeatMs) {
+        await this.beat();
+        await this.observePeers(); // keeps liveness current between waits: one read per heartbeat
       }
-      const now = performance.now();
-      if (this.appliedSeq !== before || now - this.lastHeartbeatAt > 1000) {
-        await this.log.heartbeat(this.replicaId, this.appliedSeq, Date.now());
-        this.lastHeartbeatAt = now;
+      const readAt = this.time.now();
+      const head = await this.log.latestSeq(); // the only read of an idle poll
+      if (head > this.appliedSeq) {
+        const before = this.appliedSeq;
+        this.apply(await this.log.after(this.appliedSeq, BATCH), readAt);
+        if (this.appliedSeq !== before) await this.beat(); // report at once: a changing RPC is waiting
       }
-      this.lastPollOkAt = now;
-      if (++this.polls % 3000 === 0) await this.log.prune(Date.now() - 600_000, Date.now() - 3_600_000);
+      this.lastPollOkAt = readAt;
+      if (++this.polls % MAINTAIN_EVERY_POLLS === 0) await this.maintain();
     } catch (err) {
       if (this.isFresh()) this.logger.error({ cause: (err as Error)?.message }, "change feed poll failed; cache bypassed until it recovers");
     } finally {
@@ -114,9 +169,54 @@ export class ReplicaSync {
     }
   }
 
-  private gapExpired(): boolean {
-    const now = performance.now();
-    this.gapSince ??= now;
-    return now - this.gapSince > this.opts.gapTimeoutMs;
+  private apply(changes: KeyChange[], readAt: number) {
+    if (changes[0]?.seq !== this.appliedSeq + 1) this.gapSince ??= readAt;
+    for (const c of changes) {
+      if (c.seq !== this.appliedSeq + 1) {
+        if (readAt - (this.gapSince ?? readAt) <= this.opts.gapTimeoutMs) return; // wait for the missing one
+        // A writer died between allocating and writing, or the change was pruned: we cannot know what it changed.
+        this.logger.warn({ from: this.appliedSeq, to: c.seq }, "change log gap: flushing the key cache");
+        this.cache.clear();
+      }
+      this.gapSince = undefined;
+      this.cache.invalidate(c.digests);
+      this.appliedSeq = c.seq;
+    }
+  }
+
+  private async beat() {
+    const sentAt = this.time.now();
+    await this.log.heartbeat(this.replicaId, this.appliedSeq);
+    this.lastBeatAt = sentAt;
+    this.reportPending = false;
+  }
+
+  private async observePeers(): Promise<ReplicaBeat[]> {
+    const start = this.time.now();
+    const list = await this.log.replicas();
+    const end = this.time.now();
+    const seen = new Set<string>();
+    for (const r of list) {
+      seen.add(r.replicaId);
+      const p = this.peers.get(r.replicaId);
+      if (p && p.beat === r.beat) {
+        p.sameAt = start;
+        p.appliedSeq = r.appliedSeq;
+      } else {
+        this.peers.set(r.replicaId, { beat: r.beat, appliedSeq: r.appliedSeq, changedAt: end, sameAt: start });
+      }
+    }
+    for (const id of this.peers.keys()) if (!seen.has(id)) this.peers.delete(id);
+    return list;
+  }
+
+  private dead(id: string, afterMs = this.opts.aliveMs): boolean {
+    const p = this.peers.get(id);
+    return p !== undefined && p.sameAt - p.changedAt > afterMs;
+  }
+
+  private async maintain() {
+    if (this.appliedSeq > this.opts.keepChanges) await this.log.prune(this.appliedSeq - this.opts.keepChanges);
+    for (const [id, p] of this.peers) if (this.dead(id, this.opts.forgetAfterMs)) await this.log.forget(id, p.beat);
   }
 }

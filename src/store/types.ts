@@ -73,15 +73,34 @@ export interface KeyChange {
   atMs: number;
 }
 
+/** A replica's heartbeat as stored. `beat` is opaque: readers only compare it with what they saw before. */
+export interface ReplicaBeat {
+  replicaId: string;
+  appliedSeq: number;
+  beat: string;
+}
+
 /** The shared log through which replicas drop stale cache entries, and their acknowledgements (MongoDB only). */
 export interface ChangeLogStore {
   /** Appends a change and returns its sequence number (1, 2, 3, … across all replicas). */
   publish(digests: string[], atMs: number): Promise<number>;
-  after(seq: number, limit: number): Promise<KeyChange[]>;
+  /** The highest sequence number allocated (possibly not yet written). */
   latestSeq(): Promise<number>;
-  heartbeat(replicaId: string, appliedSeq: number, atMs: number): Promise<void>;
-  /** Ids of replicas alive since aliveSinceMs that have not yet applied seq. */
-  lagging(seq: number, aliveSinceMs: number): Promise<string[]>;
+  /** Changes past `seq`, in order, at most `limit`: one range read. */
+  after(seq: number, limit: number): Promise<KeyChange[]>;
+  /** Records what this replica has applied and changes its beat. */
+  heartbeat(replicaId: string, appliedSeq: number): Promise<void>;
+  replicas(): Promise<ReplicaBeat[]>;
   leave(replicaId: string): Promise<void>;
-  prune(changesBeforeMs: number, replicasBeforeMs: number): Promise<void>;
+  /** Removes a dead replica's record unless it beat since `beat` was read. */
+  forget(replicaId: string, beat: string): Promise<void>;
+  /** Deletes changes up to and including `seq`. */
+  prune(seq: number): Promise<void>;
+}
+
+/** Invalidations not yet known to be in the change log: written before a key changes, removed once published. */
+export interface ChangeOutboxStore {
+  add(digests: string[]): Promise<string>;
+  list(limit: number): Promise<{ id: string; digests: string[] }[]>;
+  remove(id: string): Promise<void>;
 }

@@ -3,6 +3,8 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { Deps } from "../deps.js";
 import { invalidArgument } from "../domain/errors.js";
+import { LIMITS } from "../domain/limits.js";
+import { checkId, checkOrgId, checkPageToken, checkScopeName, checkScopeNames } from "../services/key-input.js";
 import type { Principal } from "../domain/types.js";
 import { clientAddress } from "../services/auth-throttle.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
@@ -30,10 +32,7 @@ export interface ServedService<S extends DescService = DescService> {
   handlers: ServiceHandlers<S>;
 }
 
-const requireId = (id: string, field = "id") => {
-  if (!id) throw invalidArgument(`${field} is required`, field);
-  return id;
-};
+const requireId = (id: string, field = "id") => checkId(id, field);
 
 export function createServedServices(deps: Deps): ServedService[] {
   const { auth, keys, validation, scopes, usage, adminKeys, clock } = deps.services;
@@ -53,15 +52,19 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { apiKey: apiKeyToWire(key, now()), secret };
     },
     async validateApiKey(req, ctx) {
+      checkScopeNames(req.requiredScopes, "required_scopes", LIMITS.requiredScopes);
       return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes));
     },
     async rotateApiKey(req, ctx) {
-      const { key, secret } = await keys.rotate(await who(ctx), requireId(req.id), req.gracePeriodSeconds);
-      return { apiKey: apiKeyToWire(key, now()), secret };
+      const { key, secret, unconfirmedReplicas } = await keys.rotate(await who(ctx), requireId(req.id), req.gracePeriodSeconds);
+      return { apiKey: apiKeyToWire(key, now()), secret, unconfirmedReplicas };
     },
     async updateApiKey(req, ctx) {
       const k = req.apiKey;
       if (!k) throw invalidArgument("api_key is required", "api_key");
+      if ((req.updateMask?.paths.length ?? 0) > LIMITS.updateMaskPaths) {
+        throw invalidArgument(`update_mask names at most ${LIMITS.updateMaskPaths} paths`, "update_mask");
+      }
       const key = await keys.update(await who(ctx), requireId(k.id, "api_key.id"), req.updateMask?.paths ?? [], {
         name: k.name,
         scopes: k.scopes,
@@ -76,6 +79,8 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { apiKey: apiKeyToWire(await keys.get(await who(ctx), requireId(req.id)), now()) };
     },
     async listApiKeys(req, ctx) {
+      if (req.orgId) checkOrgId(req.orgId);
+      checkPageToken(req.pageToken);
       const page = await keys.list(await who(ctx), {
         orgId: req.orgId,
         pageSize: req.pageSize,
@@ -100,7 +105,7 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { scopes: (await scopes.list(await who(ctx))).map(scopeToWire) };
     },
     async deleteScope(req, ctx) {
-      await scopes.delete(await who(ctx), requireId(req.name, "name"));
+      await scopes.delete(await who(ctx), checkScopeName(req.name, "name"));
       return {};
     },
   };
@@ -114,7 +119,7 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { adminKeys: (await adminKeys.list(await who(ctx))).map(adminKeyToWire) };
     },
     async revokeAdminKey(req, ctx) {
-      return { adminKey: adminKeyToWire(await adminKeys.revoke(await who(ctx), req.id)) };
+      return { adminKey: adminKeyToWire(await adminKeys.revoke(await who(ctx), requireId(req.id))) };
     },
   };
 

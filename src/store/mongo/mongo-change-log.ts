@@ -1,21 +1,24 @@
-// The key change log in MongoDB: a counter allocates sequence numbers; replicas poll changes past the last one they
-// applied and record it in their heartbeat document. No change streams or TTL indexes (FerretDB lacks both).
+// The key change log in MongoDB: a counter allocates sequence numbers; replicas poll the counter and read what lies
+// past the last change they applied as one range; each records it in its heartbeat document, whose `beat` counter
+// others watch on their own clocks. No change streams or TTL indexes (FerretDB lacks both).
 import type { Collection, Db } from "mongodb";
-import type { ChangeLogStore, KeyChange } from "../types.js";
+import type { ChangeLogStore, KeyChange, ReplicaBeat } from "../types.js";
+import { durableCollection } from "./mongo-keys.js";
 
 type ChangeDoc = { _id: number; digests: string[]; atMs: number };
-type ReplicaDoc = { _id: string; appliedSeq: number; heartbeatAtMs: number };
+/** heartbeatAtMs is informational (and what replicas before `beat` existed compare); nothing trusts it across clocks. */
+type ReplicaDoc = { _id: string; appliedSeq: number; beat?: number; heartbeatAtMs?: number };
 type CounterDoc = { _id: string; seq: number };
 
 export class MongoChangeLogStore implements ChangeLogStore {
   private readonly changes: Collection<ChangeDoc>;
-  private readonly replicas: Collection<ReplicaDoc>;
+  private readonly replicaDocs: Collection<ReplicaDoc>;
   private readonly counters: Collection<CounterDoc>;
 
   constructor(db: Db) {
-    this.changes = db.collection("key_changes");
-    this.replicas = db.collection("replicas");
-    this.counters = db.collection("counters");
+    this.changes = durableCollection(db, "key_changes");
+    this.replicaDocs = durableCollection(db, "replicas");
+    this.counters = durableCollection(db, "counters");
   }
 
   async publish(digests: string[], atMs: number) {
@@ -25,41 +28,39 @@ export class MongoChangeLogStore implements ChangeLogStore {
     return seq;
   }
 
-  /** Reads changes one by one by _id (the only lookup FerretDB serves from an index), up to the counter's head. */
-  async after(seq: number, limit: number): Promise<KeyChange[]> {
-    const out: KeyChange[] = [];
-    for (let next = seq + 1; out.length < limit; next++) {
-      const d = await this.changes.findOne({ _id: next });
-      if (!d) break;
-      out.push({ seq: d._id, digests: d.digests, atMs: d.atMs });
-    }
-    if (out.length === 0 && (await this.latestSeq()) > seq) {
-      // A gap: the next number is allocated but not (yet) written; report what lies beyond it.
-      const beyond = await this.changes.find({ _id: { $gt: seq } }).sort({ _id: 1 }).limit(limit).toArray();
-      return beyond.map((d) => ({ seq: d._id, digests: d.digests, atMs: d.atMs }));
-    }
-    return out;
-  }
-
   async latestSeq() {
     return (await this.counters.findOne({ _id: "key_changes" }))?.seq ?? 0;
   }
 
-  async heartbeat(replicaId: string, appliedSeq: number, atMs: number) {
-    await this.replicas.updateOne({ _id: replicaId }, { $set: { appliedSeq, heartbeatAtMs: atMs } }, { upsert: true });
+  /** One range read: MongoDB serves it from the _id index; FerretDB v1 scans the (pruned, small) collection. */
+  async after(seq: number, limit: number): Promise<KeyChange[]> {
+    const docs = await this.changes.find({ _id: { $gt: seq } }).sort({ _id: 1 }).limit(limit).toArray();
+    return docs.map((d) => ({ seq: d._id, digests: d.digests, atMs: d.atMs }));
   }
 
-  async lagging(seq: number, aliveSinceMs: number) {
-    const docs = await this.replicas.find({ appliedSeq: { $lt: seq }, heartbeatAtMs: { $gte: aliveSinceMs } }, { projection: { _id: 1 } }).toArray();
-    return docs.map((d) => d._id);
+  async heartbeat(replicaId: string, appliedSeq: number) {
+    await this.replicaDocs.updateOne({ _id: replicaId }, { $set: { appliedSeq, heartbeatAtMs: Date.now() }, $inc: { beat: 1 } }, { upsert: true });
+  }
+
+  async replicas(): Promise<ReplicaBeat[]> {
+    const docs = await this.replicaDocs.find({}).toArray();
+    return docs.map((d) => ({ replicaId: d._id, appliedSeq: d.appliedSeq, beat: `${d.beat ?? ""}:${d.heartbeatAtMs ?? ""}` }));
   }
 
   async leave(replicaId: string) {
-    await this.replicas.deleteOne({ _id: replicaId });
+    await this.replicaDocs.deleteOne({ _id: replicaId });
   }
 
-  async prune(changesBeforeMs: number, replicasBeforeMs: number) {
-    await this.changes.deleteMany({ atMs: { $lt: changesBeforeMs } }); // rare: a scan is fine here
-    await this.replicas.deleteMany({ heartbeatAtMs: { $lt: replicasBeforeMs } });
+  async forget(replicaId: string, beat: string) {
+    const [b, hb] = beat.split(":");
+    await this.replicaDocs.deleteOne({
+      _id: replicaId,
+      beat: b ? Number(b) : { $exists: false },
+      heartbeatAtMs: hb ? Number(hb) : { $exists: false },
+    });
+  }
+
+  async prune(seq: number) {
+    await this.changes.deleteMany({ _id: { $lte: seq } });
   }
 }

@@ -2,7 +2,7 @@
 // Validation looks up by _id only, which every MongoDB-compatible server serves from its primary index (FerretDB
 // pushes down nothing else). The key document stays the truth: a digest document that outlived its key's
 // rotation or a failed write matches nothing, because the key's own digest fields are checked.
-import type { Collection, Db } from "mongodb";
+import type { Collection, CollectionOptions, Db, Document } from "mongodb";
 import { type ApiKeyRecord, keyDigests } from "../../domain/types.js";
 import type { KeyStore, ListKeysQuery } from "../types.js";
 
@@ -11,6 +11,11 @@ type DigestDoc = { _id: string; keyId: string };
 
 const toDoc = ({ id, ...rest }: ApiKeyRecord): KeyDoc => stripUndefined({ _id: id, ...rest });
 const fromDoc = ({ _id, ...rest }: KeyDoc): ApiKeyRecord => ({ id: _id, ...rest });
+/** Keys, admin keys and the change feed: acknowledged by a majority and read from the primary, whatever the URI says
+ * (collection options override the connection string), so a failover cannot undo a revocation or serve a stale read. */
+export const DURABLE: CollectionOptions = { writeConcern: { w: "majority" }, readPreference: "primary" };
+export const durableCollection = <T extends Document>(db: Db, name: string): Collection<T> => db.collection<T>(name, DURABLE);
+
 /** MongoDB stores undefined as null; our records leave absent fields out. */
 export function stripUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
@@ -22,8 +27,8 @@ export class MongoKeyStore implements KeyStore {
   private readonly digests: Collection<DigestDoc>;
 
   constructor(db: Db) {
-    this.col = db.collection("api_keys");
-    this.digests = db.collection("api_key_digests");
+    this.col = durableCollection(db, "api_keys");
+    this.digests = durableCollection(db, "api_key_digests");
   }
 
   async insert(key: ApiKeyRecord) {

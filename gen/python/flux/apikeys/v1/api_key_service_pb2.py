@@ -29,7 +29,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%flux/apikeys/v1/api_key_service.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1d\x66lux/apikeys/v1/api_key.proto\x1a\x1b\x66lux/apikeys/v1/usage.proto\x1a flux/apikeys/v1/validation.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x02\n\x13\x43reateApiKeyRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrate_limit\x18\x05 \x01(\x0b\x32\x1a.flux.apikeys.v1.RateLimit\x12\x44\n\x08metadata\x18\x06 \x03(\x0b\x32\x32.flux.apikeys.v1.CreateApiKeyRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"P\n\x14\x43reateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"?\n\x13RotateApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1c\n\x14grace_period_seconds\x18\x02 \x01(\r\"P\n\x14RotateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"p\n\x13UpdateApiKeyRequest\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x14UpdateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"\x1e\n\x10GetApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x11GetApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"d\n\x12ListApiKeysRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x04 \x01(\x08\"Y\n\x13ListApiKeysResponse\x12)\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14RevokeApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\";\n\x12\x44\x65\x66ineScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"<\n\x13\x44\x65\x66ineScopeResponse\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"\x13\n\x11ListScopesRequest\"<\n\x12ListScopesResponse\x12&\n\x06scopes\x18\x01 \x03(\x0b\x32\x16.flux.apikeys.v1.Scope\"\"\n\x12\x44\x65leteScopeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteScopeResponse2\x82\x08\n\rApiKeyService\x12[\n\x0c\x43reateApiKey\x12$.flux.apikeys.v1.CreateApiKeyRequest\x1a%.flux.apikeys.v1.CreateApiKeyResponse\x12\x61\n\x0eValidateApiKey\x12&.flux.apikeys.v1.ValidateApiKeyRequest\x1a\'.flux.apikeys.v1.ValidateApiKeyResponse\x12[\n\x0cRotateApiKey\x12$.flux.apikeys.v1.RotateApiKeyRequest\x1a%.flux.apikeys.v1.RotateApiKeyResponse\x12[\n\x0cUpdateApiKey\x12$.flux.apikeys.v1.UpdateApiKeyRequest\x1a%.flux.apikeys.v1.UpdateApiKeyResponse\x12R\n\tGetApiKey\x12!.flux.apikeys.v1.GetApiKeyRequest\x1a\".flux.apikeys.v1.GetApiKeyResponse\x12X\n\x0bListApiKeys\x12#.flux.apikeys.v1.ListApiKeysRequest\x1a$.flux.apikeys.v1.ListApiKeysResponse\x12[\n\x0cRevokeApiKey\x12$.flux.apikeys.v1.RevokeApiKeyRequest\x1a%.flux.apikeys.v1.RevokeApiKeyResponse\x12\x61\n\x0eGetApiKeyUsage\x12&.flux.apikeys.v1.GetApiKeyUsageRequest\x1a\'.flux.apikeys.v1.GetApiKeyUsageResponse\x12X\n\x0b\x44\x65\x66ineScope\x12#.flux.apikeys.v1.DefineScopeRequest\x1a$.flux.apikeys.v1.DefineScopeResponse\x12U\n\nListScopes\x12\".flux.apikeys.v1.ListScopesRequest\x1a#.flux.apikeys.v1.ListScopesResponse\x12X\n\x0b\x44\x65leteScope\x12#.flux.apikeys.v1.DeleteScopeRequest\x1a$.flux.apikeys.v1.DeleteScopeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%flux/apikeys/v1/api_key_service.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1d\x66lux/apikeys/v1/api_key.proto\x1a\x1b\x66lux/apikeys/v1/usage.proto\x1a flux/apikeys/v1/validation.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x02\n\x13\x43reateApiKeyRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrate_limit\x18\x05 \x01(\x0b\x32\x1a.flux.apikeys.v1.RateLimit\x12\x44\n\x08metadata\x18\x06 \x03(\x0b\x32\x32.flux.apikeys.v1.CreateApiKeyRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"P\n\x14\x43reateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"?\n\x13RotateApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1c\n\x14grace_period_seconds\x18\x02 \x01(\r\"n\n\x14RotateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\x1c\n\x14unconfirmed_replicas\x18\x03 \x01(\r\"p\n\x13UpdateApiKeyRequest\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x14UpdateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"\x1e\n\x10GetApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x11GetApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"d\n\x12ListApiKeysRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x04 \x01(\x08\"Y\n\x13ListApiKeysResponse\x12)\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14RevokeApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\";\n\x12\x44\x65\x66ineScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"<\n\x13\x44\x65\x66ineScopeResponse\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"\x13\n\x11ListScopesRequest\"<\n\x12ListScopesResponse\x12&\n\x06scopes\x18\x01 \x03(\x0b\x32\x16.flux.apikeys.v1.Scope\"\"\n\x12\x44\x65leteScopeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteScopeResponse2\x82\x08\n\rApiKeyService\x12[\n\x0c\x43reateApiKey\x12$.flux.apikeys.v1.CreateApiKeyRequest\x1a%.flux.apikeys.v1.CreateApiKeyResponse\x12\x61\n\x0eValidateApiKey\x12&.flux.apikeys.v1.ValidateApiKeyRequest\x1a\'.flux.apikeys.v1.ValidateApiKeyResponse\x12[\n\x0cRotateApiKey\x12$.flux.apikeys.v1.RotateApiKeyRequest\x1a%.flux.apikeys.v1.RotateApiKeyResponse\x12[\n\x0cUpdateApiKey\x12$.flux.apikeys.v1.UpdateApiKeyRequest\x1a%.flux.apikeys.v1.UpdateApiKeyResponse\x12R\n\tGetApiKey\x12!.flux.apikeys.v1.GetApiKeyRequest\x1a\".flux.apikeys.v1.GetApiKeyResponse\x12X\n\x0bListApiKeys\x12#.flux.apikeys.v1.ListApiKeysRequest\x1a$.flux.apikeys.v1.ListApiKeysResponse\x12[\n\x0cRevokeApiKey\x12$.flux.apikeys.v1.RevokeApiKeyRequest\x1a%.flux.apikeys.v1.RevokeApiKeyResponse\x12\x61\n\x0eGetApiKeyUsage\x12&.flux.apikeys.v1.GetApiKeyUsageRequest\x1a\'.flux.apikeys.v1.GetApiKeyUsageResponse\x12X\n\x0b\x44\x65\x66ineScope\x12#.flux.apikeys.v1.DefineScopeRequest\x1a$.flux.apikeys.v1.DefineScopeResponse\x12U\n\nListScopes\x12\".flux.apikeys.v1.ListScopesRequest\x1a#.flux.apikeys.v1.ListScopesResponse\x12X\n\x0b\x44\x65leteScope\x12#.flux.apikeys.v1.DeleteScopeRequest\x1a$.flux.apikeys.v1.DeleteScopeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,35 +47,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROTATEAPIKEYREQUEST']._serialized_start=586
   _globals['_ROTATEAPIKEYREQUEST']._serialized_end=649
   _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=651
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=731
-  _globals['_UPDATEAPIKEYREQUEST']._serialized_start=733
-  _globals['_UPDATEAPIKEYREQUEST']._serialized_end=845
-  _globals['_UPDATEAPIKEYRESPONSE']._serialized_start=847
-  _globals['_UPDATEAPIKEYRESPONSE']._serialized_end=911
-  _globals['_GETAPIKEYREQUEST']._serialized_start=913
-  _globals['_GETAPIKEYREQUEST']._serialized_end=943
-  _globals['_GETAPIKEYRESPONSE']._serialized_start=945
-  _globals['_GETAPIKEYRESPONSE']._serialized_end=1006
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1008
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1108
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1110
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1199
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1201
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1234
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1236
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1300
-  _globals['_DEFINESCOPEREQUEST']._serialized_start=1302
-  _globals['_DEFINESCOPEREQUEST']._serialized_end=1361
-  _globals['_DEFINESCOPERESPONSE']._serialized_start=1363
-  _globals['_DEFINESCOPERESPONSE']._serialized_end=1423
-  _globals['_LISTSCOPESREQUEST']._serialized_start=1425
-  _globals['_LISTSCOPESREQUEST']._serialized_end=1444
-  _globals['_LISTSCOPESRESPONSE']._serialized_start=1446
-  _globals['_LISTSCOPESRESPONSE']._serialized_end=1506
-  _globals['_DELETESCOPEREQUEST']._serialized_start=1508
-  _globals['_DELETESCOPEREQUEST']._serialized_end=1542
-  _globals['_DELETESCOPERESPONSE']._serialized_start=1544
-  _globals['_DELETESCOPERESPONSE']._serialized_end=1565
-  _globals['_APIKEYSERVICE']._serialized_start=1568
-  _globals['_APIKEYSERVICE']._serialized_end=2594
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=761
+  _globals['_UPDATEAPIKEYREQUEST']._serialized_start=763
+  _globals['_UPDATEAPIKEYREQUEST']._serialized_end=875
+  _globals['_UPDATEAPIKEYRESPONSE']._serialized_start=877
+  _globals['_UPDATEAPIKEYRESPONSE']._serialized_end=941
+  _globals['_GETAPIKEYREQUEST']._serialized_start=943
+  _globals['_GETAPIKEYREQUEST']._serialized_end=973
+  _globals['_GETAPIKEYRESPONSE']._serialized_start=975
+  _globals['_GETAPIKEYRESPONSE']._serialized_end=1036
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1038
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1138
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1140
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1229
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1231
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1264
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1266
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1330
+  _globals['_DEFINESCOPEREQUEST']._serialized_start=1332
+  _globals['_DEFINESCOPEREQUEST']._serialized_end=1391
+  _globals['_DEFINESCOPERESPONSE']._serialized_start=1393
+  _globals['_DEFINESCOPERESPONSE']._serialized_end=1453
+  _globals['_LISTSCOPESREQUEST']._serialized_start=1455
+  _globals['_LISTSCOPESREQUEST']._serialized_end=1474
+  _globals['_LISTSCOPESRESPONSE']._serialized_start=1476
+  _globals['_LISTSCOPESRESPONSE']._serialized_end=1536
+  _globals['_DELETESCOPEREQUEST']._serialized_start=1538
+  _globals['_DELETESCOPEREQUEST']._serialized_end=1572
+  _globals['_DELETESCOPERESPONSE']._serialized_start=1574
+  _globals['_DELETESCOPERESPONSE']._serialized_end=1595
+  _globals['_APIKEYSERVICE']._serialized_start=1598
+  _globals['_APIKEYSERVICE']._serialized_end=2624
 # @@protoc_insertion_point(module_scope)

@@ -53,12 +53,14 @@ class RotateApiKeyRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., grace_period_seconds: _Optional[int] = ...) -> None: ...
 
 class RotateApiKeyResponse(_message.Message):
-    __slots__ = ("api_key", "secret")
+    __slots__ = ("api_key", "secret", "unconfirmed_replicas")
     API_KEY_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIRMED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
     api_key: _api_key_pb2.ApiKey
     secret: str
-    def __init__(self, api_key: _Optional[_Union[_api_key_pb2.ApiKey, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+    unconfirmed_replicas: int
+    def __init__(self, api_key: _Optional[_Union[_api_key_pb2.ApiKey, _Mapping]] = ..., secret: _Optional[str] = ..., unconfirmed_replicas: _Optional[int] = ...) -> None: ...
 
 class UpdateApiKeyRequest(_message.Message):
     __slots__ = ("api_key", "update_mask")
