@@ -1,7 +1,7 @@
 // Opens MongoDB, creates the indexes we rely on (no TTL, no transactions: FerretDB v1 lacks them) and builds the stores.
 import { MongoClient, type Db } from "mongodb";
 import type { Stores } from "../types.js";
-import { MongoKeyStore } from "./mongo-keys.js";
+import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
 import { MongoUsageStore } from "./mongo-usage.js";
@@ -9,10 +9,22 @@ import { MongoUsageStore } from "./mongo-usage.js";
 export interface MongoStores extends Stores {
   client: MongoClient;
   db: Db;
+  /** One round trip to the server; rejects while it is unreachable. */
+  ping(): Promise<void>;
+  /** Calls back whenever the driver finds the server unreachable (a network error or a failed heartbeat). */
+  onUnreachable(listener: (cause: unknown) => void): void;
+}
+
+/** Errors that mean the server could not be reached (as opposed to a command it refused). */
+export function isMongoOutage(err: unknown): boolean {
+  const name = (err as { name?: string })?.name ?? "";
+  return /^Mongo(Network|ServerSelection|NotConnected|Topology|PoolClosed|NetworkTimeout)/.test(name);
 }
 
 export async function openMongoStores(uri: string, dbName?: string): Promise<MongoStores> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, maxPoolSize: 50 });
+  // While anything waits for the server (the health probe during an outage), re-check it every 100 ms, not 500:
+  // calls go through again within ~0.1 s of the database's return.
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, minHeartbeatFrequencyMS: 100, maxPoolSize: 50 });
   await client.connect();
   const db = client.db(dbName);
   await Promise.all([
@@ -28,8 +40,13 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     db,
     keys: new MongoKeyStore(db),
     scopes: new MongoScopeStore(db.collection("scopes")),
-    adminKeys: new MongoAdminKeyStore(db.collection("admin_keys")),
+    adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys")),
     usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used")),
+    ping: async () => void (await db.command({ ping: 1 })),
+    onUnreachable: (listener) =>
+      client.on("serverDescriptionChanged", (e) => {
+        if (e.newDescription.type === "Unknown" && e.newDescription.error) listener(e.newDescription.error);
+      }),
     close: () => client.close(),
   };
 }
