@@ -25,6 +25,8 @@ export const LIMITS = {
   keyLength: 512,
   requiredScopes: 100,
   updateMaskPaths: 16,
+  /** GetApiKeyUsage: series_start at most this many hours (or days) back. */
+  usageSeriesBuckets: 2000,
 } as const;
 
 /** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */

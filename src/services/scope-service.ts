@@ -1,20 +1,21 @@
 // Scope definitions ("API Keys settings"): app-wide, managed by unrestricted admin keys, readable by any manager.
 import type { Clock } from "../domain/clock.js";
 import { FluxError, invalidArgument } from "../domain/errors.js";
-import { isValidScopeName } from "../domain/scopes.js";
+import { LIMITS } from "../domain/limits.js";
 import type { Principal, ScopeRecord } from "../domain/types.js";
 import type { KeyStore, ScopeStore } from "../store/types.js";
 import { requireManage, requireUnrestricted } from "./access.js";
+import { checkScopeName } from "./key-input.js";
 
 export class ScopeService {
   constructor(private readonly scopes: ScopeStore, private readonly keys: KeyStore, private readonly clock: Clock) {}
 
   async define(p: Principal, name: string, description: string): Promise<ScopeRecord> {
     requireUnrestricted(p);
-    if (!isValidScopeName(name)) {
-      throw invalidArgument("scope.name must be 1–100 letters, digits or ._:-/*", "scope.name");
+    checkScopeName(name, "scope.name");
+    if (description.length > LIMITS.scopeDescriptionLength) {
+      throw invalidArgument(`scope.description exceeds ${LIMITS.scopeDescriptionLength} characters`, "scope.description");
     }
-    if (description.length > 500) throw invalidArgument("scope.description exceeds 500 characters", "scope.description");
     return this.scopes.upsert({ name, description, createdAtMs: this.clock.nowMs() });
   }
 

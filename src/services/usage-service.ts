@@ -1,6 +1,7 @@
 // GetApiKeyUsage: the calendar month in UTC as the period, per-outcome counts and an hourly or daily series.
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument } from "../domain/errors.js";
+import { LIMITS } from "../domain/limits.js";
 import { OUTCOMES, type Outcome, type Principal } from "../domain/types.js";
 import type { KeyStore, UsageRow, UsageStore } from "../store/types.js";
 import { requireManage, visibleOrNotFound } from "./access.js";
@@ -8,7 +9,7 @@ import type { UsageRecorder } from "./usage-recorder.js";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-const MAX_BUCKETS = 2000;
+const MAX_BUCKETS = LIMITS.usageSeriesBuckets;
 
 export type Granularity = "HOUR" | "DAY";
 
