@@ -34,7 +34,8 @@ async function adminKeys(args: string[]): Promise<void> {
   try {
     stores = await openStores(config);
   } catch (err) {
-    fail(`cannot open the store: ${describeStartupError(err)}`, 1);
+    const where = config.FLUX_MONGODB_URI ? "MongoDB" : `embedded store in ${config.FLUX_DATA_DIR}`;
+    fail(`cannot open the ${where}: ${describeStartupError(err)}`, 1);
   }
   const digest = createDigester(config.FLUX_KEY_PEPPER);
   // Running servers drop cached admin keys within their cache TTL (5 s).

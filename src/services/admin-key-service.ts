@@ -7,6 +7,9 @@ import type { AdminKeyStore } from "../store/types.js";
 import { requireUnrestricted } from "./access.js";
 import { checkName, checkOrgId } from "./key-input.js";
 
+/** The id of the admin key a first start creates: fixed, it is the marker that makes the creation happen once. */
+export const BOOTSTRAP_ADMIN_KEY_ID = "adm_bootstrap";
+
 export interface CreateAdminKeyInput {
   name: string;
   orgId?: string;
@@ -41,20 +44,29 @@ export class AdminKeyService {
     return key;
   }
 
-  /** Creates the first admin key when the store has none and no FLUX_ADMIN_KEY is configured. */
+  /**
+   * Creates the first admin key when the store has none and no FLUX_ADMIN_KEY is configured. The key has a fixed
+   * id, so of replicas starting together on an empty store exactly one creates (and prints) it.
+   */
   async bootstrapIfEmpty(): Promise<string | undefined> {
     if ((await this.store.count()) > 0) return undefined;
-    const { secret } = await this.issue({ name: "bootstrap", validateOnly: false });
-    return secret;
+    const { key, secret } = this.mint({ name: "bootstrap", validateOnly: false }, BOOTSTRAP_ADMIN_KEY_ID);
+    return (await this.store.insertIfAbsent(key)) ? secret : undefined;
   }
 
   /** Used by the CLI, which acts with the operator's full rights. */
   async issue(input: CreateAdminKeyInput): Promise<{ key: AdminKeyRecord; secret: string }> {
+    const minted = this.mint(input, newId("adm"));
+    await this.store.insert(minted.key);
+    return minted;
+  }
+
+  private mint(input: CreateAdminKeyInput, id: string): { key: AdminKeyRecord; secret: string } {
     const name = checkName(input.name);
     if (input.orgId) checkOrgId(input.orgId);
     const secret = generateSecret(ADMIN_KEY_PREFIX);
     const key: AdminKeyRecord = {
-      id: newId("adm"),
+      id,
       name,
       orgId: input.orgId || undefined,
       validateOnly: input.validateOnly,
@@ -62,7 +74,6 @@ export class AdminKeyService {
       digest: this.digest(secret),
       createdAtMs: this.clock.nowMs(),
     };
-    await this.store.insert(key);
     return { key, secret };
   }
 }

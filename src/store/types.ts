@@ -31,6 +31,8 @@ export interface ScopeStore {
 
 export interface AdminKeyStore {
   insert(key: AdminKeyRecord): Promise<void>;
+  /** Inserts the key unless one with its id exists (atomically: of replicas racing, one wins); false when one did. */
+  insertIfAbsent(key: AdminKeyRecord): Promise<boolean>;
   findByDigest(digest: string): Promise<AdminKeyRecord | undefined>;
   list(): Promise<AdminKeyRecord[]>;
   revoke(id: string, atMs: number): Promise<AdminKeyRecord | undefined>;

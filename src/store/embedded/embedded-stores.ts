@@ -1,9 +1,10 @@
 // The default store: SQLite (better-sqlite3) under FLUX_DATA_DIR, WAL mode with synchronous=FULL so every
-// acknowledged write survives a crash. One process owns the file.
+// acknowledged write survives a crash. One process owns the directory (owner-lock.ts): a second one refuses to open it.
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Stores } from "../types.js";
+import { lockDataDir } from "./owner-lock.js";
 import { SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
 import { SqliteKeyStore } from "./sqlite-keys.js";
 import { SqliteScopeStore } from "./sqlite-scopes.js";
@@ -42,11 +43,18 @@ export interface EmbeddedStores extends Stores {
 
 export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlite"): Promise<EmbeddedStores> {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, fileName));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  db.exec(SCHEMA);
+  const lock = lockDataDir(dataDir);
+  let db: Database.Database;
+  try {
+    db = new Database(join(dataDir, fileName));
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 5000");
+    db.exec(SCHEMA);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   return {
     kind: "embedded",
     dir: dataDir,
@@ -56,6 +64,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     usage: new SqliteUsageStore(db),
     close: async () => {
       db.close();
+      lock.release();
     },
   };
 }

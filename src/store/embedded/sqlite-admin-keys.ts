@@ -14,6 +14,13 @@ export class SqliteAdminKeyStore implements AdminKeyStore {
       .run(key.id, key.digest, key.createdAtMs, key.revokedAtMs ?? null, JSON.stringify(key));
   }
 
+  async insertIfAbsent(key: AdminKeyRecord) {
+    const res = this.db
+      .prepare("INSERT OR IGNORE INTO admin_keys (id, digest, created_at_ms, revoked_at_ms, doc) VALUES (?, ?, ?, ?, ?)")
+      .run(key.id, key.digest, key.createdAtMs, key.revokedAtMs ?? null, JSON.stringify(key));
+    return res.changes === 1;
+  }
+
   async findByDigest(digest: string) {
     return parse(this.db.prepare("SELECT doc, revoked_at_ms FROM admin_keys WHERE digest = ?").get(digest) as Row | undefined);
   }

@@ -15,6 +15,17 @@ export class MongoAdminKeyStore implements AdminKeyStore {
     await this.col.insertOne(stripUndefined<AdminDoc>({ _id: id, ...rest }));
   }
 
+  async insertIfAbsent({ id, ...rest }: AdminKeyRecord) {
+    // An upsert that only inserts: _id is unique, so of several racing replicas exactly one creates the document.
+    try {
+      const res = await this.col.updateOne({ _id: id }, { $setOnInsert: stripUndefined<Omit<AdminDoc, "_id">>(rest) }, { upsert: true });
+      return res.upsertedCount === 1;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false; // two upserts raced; the other one inserted
+      throw err;
+    }
+  }
+
   async findByDigest(digest: string) {
     const doc = await this.col.findOne({ digest });
     return doc ? fromDoc(doc) : undefined;
