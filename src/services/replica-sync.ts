@@ -97,8 +97,9 @@ export class ReplicaSync {
 
   /** Joins the feed at its head (a new replica's cache is empty) and, unless told otherwise, polls every pollMs. */
   async start(timer = true): Promise<void> {
-    await this.beat();
     const readAt = this.time.now();
+    await this.beat();
+    await this.observePeers();
     this.appliedSeq = await this.log.latestSeq();
     this.reportPending = true;
     this.lastPollOkAt = readAt;
@@ -148,8 +149,9 @@ export class ReplicaSync {
   async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
+    const pollStart = this.time.now();
     try {
-      if (this.reportPending || this.time.now() - this.lastBeatAt >= this.opts.heartbeatMs) {
+      if (this.reportPending || pollStart - this.lastBeatAt >= this.opts.heartbeatMs) {
         await this.beat();
         await this.observePeers(); // keeps liveness current between waits: one read per heartbeat
       }
@@ -160,7 +162,7 @@ export class ReplicaSync {
         this.apply(await this.log.after(this.appliedSeq, BATCH), readAt);
         if (this.appliedSeq !== before) await this.beat(); // report at once: a changing RPC is waiting
       }
-      this.lastPollOkAt = readAt;
+      this.lastPollOkAt = pollStart; // what this poll proves holds from its start, not its end
       if (++this.polls % MAINTAIN_EVERY_POLLS === 0) await this.maintain();
     } catch (err) {
       if (this.isFresh()) this.logger.error({ cause: (err as Error)?.message }, "change feed poll failed; cache bypassed until it recovers");

@@ -47,7 +47,7 @@ async function warmKey(name: string) {
 /** The next change-log append fails: its sequence number is already taken (a harmless empty change). */
 async function failNextPublish() {
   const head = (await db.collection<{ _id: string; seq: number }>("counters").findOne({ _id: "key_changes" }))?.seq ?? 0;
-  await db.collection<{ _id: number }>("key_changes").insertOne({ _id: head + 1, digests: [], atMs: Date.now() });
+  await db.collection<{ _id: number; digests: string[]; atMs: number }>("key_changes").insertOne({ _id: head + 1, digests: [], atMs: Date.now() });
 }
 
 /** A replica record that keeps beating (every 100 ms) without applying anything, its wall clock `skewMs` off. */
