@@ -71,12 +71,21 @@ export async function createDeps(
     },
     onFlushed: (_rows, ms) => metrics.flushes.observe(ms / 1000),
   });
-  // Embedded: one process, exact in-memory windows. MongoDB: windows shared by every replica, spent from leases,
-  // with an in-memory window of the same size per replica while MongoDB fails.
+  // Embedded: one process, exact in-memory windows, written to the store once per flush interval and on close.
+  const windowsOnDisk = stores.rateWindows && new WindowCounter(clock, {
+    rows: stores.rateWindows,
+    flushIntervalMs: config.FLUX_USAGE_FLUSH_MS,
+    onFlushError: (err, windows) => {
+      metrics.storeErrors.inc();
+      log.error({ windows, cause: (err as Error)?.message }, "rate window flush failed; retried at the next flush");
+    },
+  });
+  // MongoDB: windows shared by every replica, spent from leases, with an in-memory window of the same size per
+  // replica while MongoDB fails (per replica by design: never written).
   const limiter =
     stores.kind === "mongodb"
       ? new LeasedRateLimiter(new MongoRateWindowStore((stores as MongoStores).db), clock, new WindowCounter(clock))
-      : new WindowCounter(clock);
+      : (windowsOnDisk ?? new WindowCounter(clock));
   let sync: ReplicaSync | undefined;
   const isFresh = () => sync?.isFresh() ?? true;
   const maxAgeMs = config.FLUX_KEY_CACHE_MAX_AGE_MS ?? 30_000;
@@ -115,6 +124,7 @@ export async function createDeps(
     clock,
   };
   recorder.start();
+  windowsOnDisk?.start();
   const deps: Deps = {
     stores,
     metrics,
@@ -124,6 +134,7 @@ export async function createDeps(
       outbox?.stop();
       await sync?.stop();
       await recorder.close();
+      windowsOnDisk?.close();
       await stores.close();
     },
   };

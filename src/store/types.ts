@@ -59,12 +59,32 @@ export interface UsageStore {
   lastUsedAt(keyId: string): Promise<number | undefined>;
 }
 
+/** A key's rate window as kept across restarts. The count is absolute, so writing a window again is idempotent. */
+export interface StoredWindow {
+  keyId: string;
+  startMs: number;
+  endMs: number;
+  count: number;
+}
+
+/** The embedded store's rate windows: counted in memory, written here per flush. Synchronous, like better-sqlite3. */
+export interface RateWindowRows {
+  /** The key's stored window, if any: one read by key id. */
+  get(keyId: string): StoredWindow | undefined;
+  /** Writes the windows in one transaction. */
+  save(windows: StoredWindow[]): void;
+  /** Deletes the windows that ended at or before nowMs; returns how many. */
+  prune(nowMs: number): number;
+}
+
 export interface Stores {
   kind: "mongodb" | "embedded";
   keys: KeyStore;
   scopes: ScopeStore;
   adminKeys: AdminKeyStore;
   usage: UsageStore;
+  /** Embedded only (MongoDB's windows are shared documents, see store/mongo/mongo-rate-windows.ts). */
+  rateWindows?: RateWindowRows;
   close(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import type { Stores } from "../types.js";
 import { lockDataDir } from "./owner-lock.js";
 import { SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
 import { SqliteKeyStore } from "./sqlite-keys.js";
+import { RATE_WINDOWS_SCHEMA, SqliteRateWindows } from "./sqlite-rate-windows.js";
 import { SqliteScopeStore } from "./sqlite-scopes.js";
 import { SqliteUsageStore } from "./sqlite-usage.js";
 
@@ -51,6 +52,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.pragma("synchronous = FULL");
     db.pragma("busy_timeout = 5000");
     db.exec(SCHEMA);
+    db.exec(RATE_WINDOWS_SCHEMA);
   } catch (err) {
     lock.release();
     throw err;
@@ -62,6 +64,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     scopes: new SqliteScopeStore(db),
     adminKeys: new SqliteAdminKeyStore(db),
     usage: new SqliteUsageStore(db),
+    rateWindows: new SqliteRateWindows(db),
     close: async () => {
       db.close();
       lock.release();
