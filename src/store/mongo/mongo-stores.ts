@@ -4,7 +4,7 @@ import type { Stores } from "../types.js";
 import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
-import { MongoUsageStore } from "./mongo-usage.js";
+import { FERRETDB_USAGE_CHUNK, MongoUsageStore } from "./mongo-usage.js";
 
 export interface MongoStores extends Stores {
   client: MongoClient;
@@ -18,7 +18,7 @@ export interface MongoStores extends Stores {
 /** Errors that mean the server could not be reached (as opposed to a command it refused). */
 export function isMongoOutage(err: unknown): boolean {
   const name = (err as { name?: string })?.name ?? "";
-  return /^Mongo(Network|ServerSelection|NotConnected|Topology|PoolClosed|NetworkTimeout)/.test(name);
+  return /^Mongo(Network|ServerSelection|NotConnected|Topology|PoolClosed|PoolCleared|NetworkTimeout)/.test(name);
 }
 
 export async function openMongoStores(uri: string, dbName?: string): Promise<MongoStores> {
@@ -27,6 +27,9 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, minHeartbeatFrequencyMS: 100, maxPoolSize: 50 });
   await client.connect();
   const db = client.db(dbName);
+  // FerretDB cannot take a whole usage flush as one command: it gets chunks (see mongo-usage.ts).
+  const build = await db.admin().command({ buildInfo: 1 }).catch(() => ({}));
+  const usageChunk = "ferretdbVersion" in build ? FERRETDB_USAGE_CHUNK : Infinity;
   await Promise.all([
     db.collection("api_keys").createIndex({ orgId: 1, createdAtMs: -1, _id: -1 }, { name: "org_newest" }),
     db.collection("api_keys").createIndex({ createdAtMs: -1, _id: -1 }, { name: "newest" }),
@@ -41,7 +44,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     keys: new MongoKeyStore(db),
     scopes: new MongoScopeStore(db.collection("scopes")),
     adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys")),
-    usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used")),
+    usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk),
     ping: async () => void (await db.command({ ping: 1 })),
     onUnreachable: (listener) =>
       client.on("serverDescriptionChanged", (e) => {
