@@ -1,6 +1,7 @@
 // An in-process Flux server on free ports over test stores, with a manual clock and a captured log.
 import { pino } from "pino";
 import { Writable } from "node:stream";
+import type { Config } from "../../src/config.js";
 import { ManualClock } from "../../src/domain/clock.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { startServer, type RunningServer } from "../../src/server.js";
@@ -20,7 +21,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(kind: StoreKind, label: string, opts: { clock?: ManualClock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  kind: StoreKind,
+  label: string,
+  opts: { clock?: ManualClock; config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">> } = {},
+): Promise<TestServer> {
   const { stores, dbName, dispose } = await openTestStores(kind, label);
   const logs: string[] = [];
   const sink = new Writable({
@@ -32,7 +37,7 @@ export async function startTestServer(kind: StoreKind, label: string, opts: { cl
   const log = pino({ level: "debug" }, sink);
   const clock = opts.clock ?? new ManualClock(Date.now());
   const deps = await createDeps(
-    { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: dbName ?? "unused" },
+    { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: dbName ?? "unused", ...opts.config },
     stores,
     log,
     clock,
