@@ -71,6 +71,25 @@ describe.each(STORE_KINDS)("on the %s store", (kind) => {
       const res = await rawConnect(t.server.httpPort, CREATE, bytes, "proto");
       expect({ status: res.httpStatus, code: res.code }).toEqual({ status: 400, code: Code.InvalidArgument });
     });
+    it.each(cases)("%s: grpc-status 3 over gRPC-Web", async (_name, bytes) => {
+      const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, bytes.length]), bytes]);
+      const res = await fetch(`http://127.0.0.1:${t.server.httpPort}${CREATE}`, {
+        method: "POST",
+        headers: { "content-type": "application/grpc-web+proto", authorization: `Bearer ${ADMIN_KEY}` },
+        body: frame,
+      });
+      const text = Buffer.from(await res.arrayBuffer()).toString("latin1");
+      expect(text).toMatch(/grpc-status: ?3\r\n/);
+    });
+    it("is counted in /metrics as INVALID_ARGUMENT, never INTERNAL", async () => {
+      await raw.call(CREATE, cases[0]![1]);
+      await rawConnect(t.server.httpPort, CREATE, cases[0]![1], "proto");
+      const metrics = await (await fetch(`http://127.0.0.1:${t.server.httpPort}/metrics`)).text();
+      const count = (reason: string) =>
+        metrics.split("\n").filter((l) => l.startsWith("flux_rpc_errors_total{") && l.includes("CreateApiKey") && l.includes(`reason="${reason}"`)).length;
+      expect(count("INVALID_ARGUMENT")).toBeGreaterThan(0);
+      expect(count("INTERNAL")).toBe(0);
+    });
     it.each(['{"orgId": ', "[1,2]", '{"orgId": 5}', '{"name": "\\ud800"} trailing'])("malformed JSON %s: HTTP 400 invalid_argument", async (json) => {
       const res = await rawConnect(t.server.httpPort, CREATE, json, "json");
       expect({ status: res.httpStatus, code: res.code }).toEqual({ status: 400, code: Code.InvalidArgument });
