@@ -13,7 +13,7 @@ import { KeyService } from "./services/key-service.js";
 import { LeasedRateLimiter } from "./services/leased-rate-limiter.js";
 import { DEFAULT_SYNC, ReplicaSync, type ReplicaSyncOptions } from "./services/replica-sync.js";
 import { ScopeService } from "./services/scope-service.js";
-import { guardLimiter, guardStores, StoreHealth } from "./services/store-health.js";
+import { guardStore, guardStores, StoreHealth } from "./services/store-health.js";
 import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
@@ -84,7 +84,7 @@ export async function createDeps(
   // replica while MongoDB fails (per replica by design: never written).
   const limiter =
     stores.kind === "mongodb"
-      ? new LeasedRateLimiter(new MongoRateWindowStore((stores as MongoStores).db), clock, new WindowCounter(clock))
+      ? new LeasedRateLimiter(guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { deadlineFor: ["take"] }), clock, new WindowCounter(clock))
       : (windowsOnDisk ?? new WindowCounter(clock));
   let sync: ReplicaSync | undefined;
   const isFresh = () => sync?.isFresh() ?? true;
@@ -114,7 +114,7 @@ export async function createDeps(
   const services = {
     auth,
     keys: new KeyService(stores.keys, stores.scopes, clock, digest, feed),
-    validation: new ValidationService(cache, health ? guardLimiter(limiter, health) : limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
+    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),

@@ -1,20 +1,21 @@
 // Whether this replica can reach its store. While it knows it cannot, calls that need the store answer
 // UNAVAILABLE at once instead of each waiting out the driver's server-selection timeout (5 s); one background
 // probe at a time notices the store's return, and calls go through again from that moment.
+// "Knows" means evidence, never a timer: an outage error (connection refused or reset, no server to select) or the
+// driver's monitor finding the server unreachable. Slowness alone is congestion, not an outage: a burst of cache
+// misses may queue for a second on a busy store, and must not be turned away for it.
 import { storeUnavailable } from "../domain/errors.js";
 import type { Stores } from "../store/types.js";
-import type { KeyRateLimiter } from "./rate-limiter.js";
 
 export interface StoreHealthOptions {
-  /** Longest a read on the validate path waits; a slower one answers UNAVAILABLE and counts as an outage. */
+  /** Longest a read on the validate path waits (a store that stops answering without refusing): that call answers
+   * UNAVAILABLE; the store is not counted as down for it. */
   readDeadlineMs: number;
   /** Pause between failed probes while the store is down. */
   probeIntervalMs: number;
 }
 
-/** 500 ms keeps every validate under 1 s, with room for a loaded host, even before the replica knows its store is
- * down; a healthy lookup by _id takes milliseconds, so a slower one is shed (UNAVAILABLE with a retry hint). */
-export const DEFAULT_HEALTH: StoreHealthOptions = { readDeadlineMs: 500, probeIntervalMs: 50 };
+export const DEFAULT_HEALTH: StoreHealthOptions = { readDeadlineMs: 2000, probeIntervalMs: 50 };
 
 export interface StoreHealthHooks {
   /** A cheap round trip (MongoDB: ping) that succeeds only when the store answers. */
@@ -33,6 +34,8 @@ class DeadlineExceeded extends Error {
 
 export class StoreHealth {
   private downSinceMs?: number;
+  /** Calls waiting on the store: abandoned (UNAVAILABLE) the moment it is known to be down. */
+  private readonly waiting = new Set<(err: unknown) => void>();
   private probing = false;
   private closed = false;
 
@@ -43,17 +46,28 @@ export class StoreHealth {
   }
 
   /**
-   * Runs a store call. While the store is known to be down it is not attempted (unless failFast is false);
-   * an outage error, or no answer within deadlineMs, marks the store down and answers STORE_UNAVAILABLE.
+   * Runs a store call: not attempted while the store is known to be down; abandoned if it becomes known to be down
+   * meanwhile (the driver would otherwise retry and wait out server selection); an outage error marks it down.
+   * Every such failure is STORE_UNAVAILABLE. Past deadlineMs the call answers UNAVAILABLE too.
    */
-  async run<T>(op: () => Promise<T>, o: { deadlineMs?: number; failFast?: boolean } = {}): Promise<T> {
-    if (!this.up && o.failFast !== false) throw storeUnavailable(new Error("the store is unreachable"));
+  async run<T>(op: () => Promise<T>, o: { deadlineMs?: number } = {}): Promise<T> {
+    if (!this.up) throw storeUnavailable(new Error("the store is unreachable"));
+    let abandon!: (err: unknown) => void;
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    this.waiting.add(abandon);
+    const timer = o.deadlineMs === undefined ? undefined : setTimeout(() => abandon(new DeadlineExceeded(o.deadlineMs!)), o.deadlineMs);
     try {
-      return o.deadlineMs === undefined ? await op() : await withDeadline(op(), o.deadlineMs);
+      const p = op();
+      p.catch(() => {}); // an abandoned call may still fail later
+      return await Promise.race([p, abandoned]);
     } catch (err) {
-      if (!(err instanceof DeadlineExceeded) && !this.isOutage(err)) throw err;
+      if (err instanceof DeadlineExceeded) throw storeUnavailable(err);
+      if (!this.isOutage(err)) throw err;
       this.markDown(err);
       throw storeUnavailable(err);
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(abandon);
     }
   }
 
@@ -63,6 +77,9 @@ export class StoreHealth {
     if (this.downSinceMs === undefined) {
       this.downSinceMs = performance.now();
       this.hooks.onChange?.(false, cause);
+      const gone = storeUnavailable(cause);
+      for (const abandon of this.waiting) abandon(gone);
+      this.waiting.clear();
     }
     void this.probeUntilUp();
   }
@@ -96,25 +113,24 @@ export class StoreHealth {
   }
 }
 
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(ms)), ms);
-  });
-  p.catch(() => {}); // a read abandoned at its deadline may still fail later
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+export interface GuardOptions<T> {
+  /** Reads on the validate path: they also get the read deadline. */
+  deadlineFor?: (keyof T & string)[];
+  /** Methods left alone. */
+  pass?: (keyof T & string)[];
+  deadlineMs?: number;
 }
 
-/** Methods not guarded at all: usage writes come from the background flush, which may as well wait for the store. */
-const UNGUARDED = new Set<PropertyKey>(["apply"]);
-
-/** Wraps a store so that every call goes through `health`; the named methods also get the read deadline. */
-function guard<T extends object>(target: T, health: StoreHealth, deadlineMs: number, withDeadlineFor: string[] = []): T {
+/** Wraps a store so that every call goes through `health`. */
+export function guardStore<T extends object>(target: T, health: StoreHealth, o: GuardOptions<T> = {}): T {
+  const deadlineFor = new Set<PropertyKey>(o.deadlineFor ?? []);
+  const pass = new Set<PropertyKey>(o.pass ?? []);
+  const deadlineMs = o.deadlineMs ?? DEFAULT_HEALTH.readDeadlineMs;
   return new Proxy(target, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver);
-      if (typeof v !== "function" || UNGUARDED.has(prop)) return v;
-      const o = withDeadlineFor.includes(prop as string) ? { deadlineMs } : {};
+      if (typeof v !== "function" || pass.has(prop)) return v;
+      const o = deadlineFor.has(prop) ? { deadlineMs } : {};
       return (...args: unknown[]) => health.run(() => v.apply(t, args), o);
     },
   });
@@ -122,20 +138,14 @@ function guard<T extends object>(target: T, health: StoreHealth, deadlineMs: num
 
 /** The stores as the services should see them: failing at once while the store is known to be down. */
 export function guardStores<S extends Stores>(stores: S, health: StoreHealth, opts: StoreHealthOptions = DEFAULT_HEALTH): S {
-  const d = opts.readDeadlineMs;
+  const deadlineMs = opts.readDeadlineMs;
   return {
     ...stores,
-    keys: guard(stores.keys, health, d, ["findByDigest"]),
-    adminKeys: guard(stores.adminKeys, health, d, ["findByDigest"]),
-    scopes: guard(stores.scopes, health, d),
-    usage: guard(stores.usage, health, d),
+    keys: guardStore(stores.keys, health, { deadlineFor: ["findByDigest"], deadlineMs }),
+    adminKeys: guardStore(stores.adminKeys, health, { deadlineFor: ["findByDigest"], deadlineMs }),
+    scopes: guardStore(stores.scopes, health),
+    // Usage writes come from the background flush, which may as well wait for the store: a failed batch is lost.
+    usage: guardStore(stores.usage, health, { pass: ["apply"] }),
   };
 }
 
-/**
- * The shared rate limiter, with the read deadline but no fail-fast: a key with a local lease is still admitted while
- * the store is down (within the cache's stale window); one that needs a new lease answers UNAVAILABLE by the deadline.
- */
-export function guardLimiter(limiter: KeyRateLimiter, health: StoreHealth, opts: StoreHealthOptions = DEFAULT_HEALTH): KeyRateLimiter {
-  return { consume: (keyId, limit) => health.run(() => limiter.consume(keyId, limit), { deadlineMs: opts.readDeadlineMs, failFast: false }) };
-}

@@ -53,10 +53,17 @@ describe("store health", () => {
     health.close();
   });
 
-  it("answers UNAVAILABLE when a read misses its deadline, and counts the store as down", async () => {
+  it("answers UNAVAILABLE when a read misses its deadline, without counting a slow store as down", async () => {
     const { health } = harness();
     await expect(health.run(() => new Promise(() => {}), { deadlineMs: 1 })).rejects.toMatchObject(unavailable);
-    expect(health.up).toBe(false);
+    expect(health.up).toBe(true);
+  });
+
+  it("abandons calls already waiting on the store the moment it is known to be down", async () => {
+    const { health } = harness();
+    const waiting = health.run(() => new Promise(() => {}));
+    health.markDown(new Outage("server monitor: connection refused"));
+    await expect(waiting).rejects.toMatchObject(unavailable);
     health.close();
   });
 
@@ -77,10 +84,4 @@ describe("store health", () => {
     await expect(health.run(async () => "found")).resolves.toBe("found");
   });
 
-  it("lets calls that do not fail fast (leased rate limits) reach the store while it is down", async () => {
-    const { health } = harness();
-    health.markDown(new Outage("gone"));
-    await expect(health.run(async () => "local lease", { failFast: false })).resolves.toBe("local lease");
-    health.close();
-  });
 });
