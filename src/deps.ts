@@ -134,7 +134,7 @@ export async function createDeps(
       outbox?.stop();
       await sync?.stop();
       await recorder.close();
-      windowsOnDisk?.close();
+      await windowsOnDisk?.close();
       await stores.close();
     },
   };

@@ -57,7 +57,7 @@ describe("rate windows in the embedded store", () => {
     const a = await open(dir, clock);
     const first = a.counter.take("k", MONTH);
     a.counter.take("k", MONTH);
-    a.counter.close();
+    await a.counter.close();
     await a.stores.close();
 
     clock.advance(29 * 24 * HOUR_MS);
@@ -74,11 +74,21 @@ describe("rate windows in the embedded store", () => {
     for (let i = 0; i < 1000; i++) s.counter.take(`k${i % 10}`, { requests: 1000, windowSeconds: 3600 });
     expect(s.rows.saves).toEqual([]);
     expect(s.size()).toBe(0);
-    s.counter.flush();
+    await s.counter.flush();
     expect(s.rows.saves).toHaveLength(1);
     expect(s.rows.saves[0]!.map((w) => [w.keyId, w.count])).toEqual(Array.from({ length: 10 }, (_, i) => [`k${i}`, 100]));
-    s.counter.flush();
-    expect(s.rows.saves[1]).toEqual([]);
+    await s.counter.flush();
+    expect(s.rows.saves).toHaveLength(1);
+    await s.stores.close();
+  });
+
+  it("write a large flush in transactions of 1,000 windows: 2,500 changed keys are 3 writes, all on disk", async () => {
+    const clock = new ManualClock();
+    const s = await open(newDir(), clock);
+    for (let i = 0; i < 2500; i++) s.counter.take(`k${i}`, MINUTE);
+    await s.counter.flush();
+    expect(s.rows.saves.map((b) => b.length)).toEqual([1000, 1000, 500]);
+    expect(s.size()).toBe(2500);
     await s.stores.close();
   });
 
@@ -99,10 +109,10 @@ describe("rate windows in the embedded store", () => {
     const a = await open(dir, clock);
     a.rows.failSaves = 1;
     a.counter.take("k", MONTH);
-    a.counter.flush();
+    await a.counter.flush();
     expect(a.size()).toBe(0);
     a.counter.take("k", MONTH);
-    a.counter.flush();
+    await a.counter.flush();
     await a.stores.close();
     const b = await open(dir, clock);
     expect(b.counter.take("k", MONTH).allowed).toBe(false);
@@ -124,24 +134,24 @@ describe("rate windows in the embedded store", () => {
     const a = await open(dir, clock);
     a.counter.start();
     for (let i = 0; i < 1000; i++) a.counter.take(`early-k${i}`, MINUTE);
-    a.counter.flush();
+    await a.counter.flush();
     clock.advance(2 * 60_000);
-    a.counter.flush(); // ended, but the next prune is an hour after the one at start
+    await a.counter.flush(); // ended, but the next prune is an hour after the one at start
     expect(a.size()).toBe(1000);
     clock.advance(HOUR_MS);
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 1000; i++) a.counter.take(`r${round}-k${i}`, MINUTE);
-      a.counter.flush();
+      await a.counter.flush();
       expect(a.size()).toBeLessThanOrEqual(2000);
       clock.advance(HOUR_MS);
     }
-    a.counter.close();
+    await a.counter.close();
     await a.stores.close();
 
     const b = await open(dir, clock);
     b.counter.start(); // every stored window has ended by now
     expect(b.size()).toBe(0);
-    b.counter.close();
+    await b.counter.close();
     await b.stores.close();
   });
 
@@ -150,12 +160,12 @@ describe("rate windows in the embedded store", () => {
     const clock = new ManualClock();
     const a = await open(dir, clock);
     for (let i = 0; i < 5; i++) a.counter.take("k", MINUTE);
-    a.counter.close();
+    await a.counter.close();
     await a.stores.close();
     clock.advance(60_000);
     const b = await open(dir, clock);
     expect(b.counter.take("k", MINUTE)).toMatchObject({ allowed: true, remaining: 4, resetAtMs: clock.nowMs() + 60_000 });
-    b.counter.flush();
+    await b.counter.flush();
     expect((b.stores.rateWindows as SqliteRateWindows).get("k")).toEqual({ keyId: "k", startMs: clock.nowMs(), endMs: clock.nowMs() + 60_000, count: 1 });
     expect(b.size()).toBe(1);
     await b.stores.close();
