@@ -11,7 +11,7 @@ const FILES: &[&str] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("proto");
     let files: Vec<PathBuf> = FILES.iter().map(|f| root.join(f)).collect();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

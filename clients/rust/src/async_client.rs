@@ -130,8 +130,9 @@ impl ApiKeys<'_> {
             id: id.to_string(),
             grace_period_seconds: u32::try_from(grace.as_secs()).unwrap_or(u32::MAX),
         };
-        let pb::RotateApiKeyResponse { api_key, secret } =
-            self.raw()?.rotate_api_key(request).await?.into_inner();
+        let pb::RotateApiKeyResponse {
+            api_key, secret, ..
+        } = self.raw()?.rotate_api_key(request).await?.into_inner();
         issued(api_key, secret)
     }
 

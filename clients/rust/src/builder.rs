@@ -43,6 +43,23 @@ impl FluxBuilder {
         self
     }
 
+    /// Trust only these PEM CA certificates for an `https://` URL (default: the system's roots),
+    /// e.g. a private CA's `ca.pem`.
+    pub fn ca_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.settings.ca_certificate_pem = Some(pem.into());
+        self
+    }
+
+    /// The client certificate and its private key (both PEM) for a server that requires mTLS.
+    pub fn client_identity_pem(
+        mut self,
+        cert: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.settings.client_identity_pem = Some((cert.into(), key.into()));
+        self
+    }
+
     /// A blocking client; `Err(Error::Transport)` when the URL is unusable.
     /// Must not be called from inside an async runtime (use `build_async` there).
     pub fn build(self) -> Result<crate::Flux, Error> {

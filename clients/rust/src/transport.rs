@@ -5,7 +5,7 @@ use std::time::Duration;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -29,6 +29,10 @@ pub struct Settings {
     pub(crate) url: Option<String>,
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Option<Duration>,
+    /// PEM CA certificates trusted for `https://` URLs instead of the system's roots.
+    pub(crate) ca_certificate_pem: Option<Vec<u8>>,
+    /// PEM certificate and key presented to a server that asks for client certificates (mTLS).
+    pub(crate) client_identity_pem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Settings {
@@ -38,6 +42,8 @@ impl Settings {
             url: None,
             connect_timeout: Duration::from_secs(5),
             timeout: Some(Duration::from_secs(30)),
+            ca_certificate_pem: None,
+            client_identity_pem: None,
         }
     }
 
@@ -56,8 +62,27 @@ impl std::fmt::Debug for Settings {
             .field("url", &self.url)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("custom_ca", &self.ca_certificate_pem.is_some())
+            .field("client_identity", &self.client_identity_pem.is_some())
             .finish()
     }
+}
+
+/// `https://` URLs speak TLS (rustls): verified against the system's roots, or only against the
+/// CA given to `FluxBuilder::ca_certificate_pem`. Plain `http://` URLs stay cleartext h2c.
+fn with_tls(endpoint: Endpoint, settings: &Settings) -> Result<Endpoint, tonic::transport::Error> {
+    if endpoint.uri().scheme_str() != Some("https") {
+        return Ok(endpoint);
+    }
+    let config = match &settings.ca_certificate_pem {
+        Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
+        None => ClientTlsConfig::new().with_native_roots(),
+    };
+    let config = match &settings.client_identity_pem {
+        Some((cert, key)) => config.identity(Identity::from_pem(cert, key)),
+        None => config,
+    };
+    endpoint.tls_config(config)
 }
 
 /// Adds the admin key to each call's metadata.
@@ -98,6 +123,7 @@ impl Connection {
     pub(crate) fn open(settings: &Settings) -> Self {
         let url = settings.resolved_url();
         let channel = Endpoint::from_shared(url.clone())
+            .and_then(|endpoint| with_tls(endpoint, settings))
             .map(|endpoint| {
                 let endpoint = endpoint.connect_timeout(settings.connect_timeout);
                 match settings.timeout {
