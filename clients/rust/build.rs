@@ -1,4 +1,5 @@
-// Compiles ../../proto with the pure-Rust `protox` compiler, so building needs no system `protoc`.
+// Compiles proto/ (in the repository a link to the root proto/, in the published crate a copy) with the
+// pure-Rust `protox` compiler, so building needs no system `protoc`.
 use std::path::PathBuf;
 
 const FILES: &[&str] = &[
