@@ -84,7 +84,7 @@ export async function createDeps(
   // replica while MongoDB fails (per replica by design: never written).
   const limiter =
     stores.kind === "mongodb"
-      ? new LeasedRateLimiter(guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { deadlineFor: ["take"] }), clock, new WindowCounter(clock))
+      ? new LeasedRateLimiter(guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { reads: ["take"] }), clock, new WindowCounter(clock))
       : (windowsOnDisk ?? new WindowCounter(clock));
   let sync: ReplicaSync | undefined;
   const isFresh = () => sync?.isFresh() ?? true;

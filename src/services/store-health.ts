@@ -4,7 +4,7 @@
 // "Knows" means evidence, never a timer: an outage error (connection refused or reset, no server to select) or the
 // driver's monitor finding the server unreachable. Slowness alone is congestion, not an outage: a burst of cache
 // misses may queue for a second on a busy store, and must not be turned away for it.
-import { storeUnavailable } from "../domain/errors.js";
+import { FluxError, storeUnavailable } from "../domain/errors.js";
 import type { Stores } from "../store/types.js";
 
 export interface StoreHealthOptions {
@@ -34,7 +34,7 @@ class DeadlineExceeded extends Error {
 
 export class StoreHealth {
   private downSinceMs?: number;
-  /** Calls waiting on the store: abandoned (UNAVAILABLE) the moment it is known to be down. */
+  /** Reads waiting on the store: abandoned (UNAVAILABLE) the moment it is known to be down. */
   private readonly waiting = new Set<(err: unknown) => void>();
   private probing = false;
   private closed = false;
@@ -46,28 +46,37 @@ export class StoreHealth {
   }
 
   /**
-   * Runs a store call: not attempted while the store is known to be down; abandoned if it becomes known to be down
-   * meanwhile (the driver would otherwise retry and wait out server selection); an outage error marks it down.
-   * Every such failure is STORE_UNAVAILABLE. Past deadlineMs the call answers UNAVAILABLE too.
+   * Runs a store call: not attempted while the store is known to be down; an outage error marks it down. Every such
+   * failure is STORE_UNAVAILABLE. A read (`abandonAfterMs` set) is also given up past that deadline, or as soon as
+   * the store is known to be down (the driver would otherwise retry it and wait out server selection). Writes are
+   * never given up: one the driver retries after we answered could save a rotation whose secret nobody saw.
    */
-  async run<T>(op: () => Promise<T>, o: { deadlineMs?: number } = {}): Promise<T> {
+  async run<T>(op: () => Promise<T>, o: { abandonAfterMs?: number } = {}): Promise<T> {
     if (!this.up) throw storeUnavailable(new Error("the store is unreachable"));
+    if (o.abandonAfterMs === undefined) return this.observe(op());
     let abandon!: (err: unknown) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
     this.waiting.add(abandon);
-    const timer = o.deadlineMs === undefined ? undefined : setTimeout(() => abandon(new DeadlineExceeded(o.deadlineMs!)), o.deadlineMs);
+    const timer = setTimeout(() => abandon(new DeadlineExceeded(o.abandonAfterMs!)), o.abandonAfterMs);
     try {
       const p = op();
-      p.catch(() => {}); // an abandoned call may still fail later
-      return await Promise.race([p, abandoned]);
-    } catch (err) {
-      if (err instanceof DeadlineExceeded) throw storeUnavailable(err);
-      if (!this.isOutage(err)) throw err;
-      this.markDown(err);
-      throw storeUnavailable(err);
+      p.catch(() => {}); // an abandoned read may still fail later
+      return await this.observe(Promise.race([p, abandoned]));
     } finally {
       clearTimeout(timer);
       this.waiting.delete(abandon);
+    }
+  }
+
+  private async observe<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof DeadlineExceeded) throw storeUnavailable(err);
+      if (err instanceof FluxError && err.reason === "STORE_UNAVAILABLE" && !this.up) throw err; // abandoned
+      if (!this.isOutage(err)) throw err;
+      this.markDown(err);
+      throw storeUnavailable(err);
     }
   }
 
@@ -114,8 +123,8 @@ export class StoreHealth {
 }
 
 export interface GuardOptions<T> {
-  /** Reads on the validate path: they also get the read deadline. */
-  deadlineFor?: (keyof T & string)[];
+  /** Reads on the validate path: given up at the read deadline or when the store is known to be down. */
+  reads?: (keyof T & string)[];
   /** Methods left alone. */
   pass?: (keyof T & string)[];
   deadlineMs?: number;
@@ -123,14 +132,14 @@ export interface GuardOptions<T> {
 
 /** Wraps a store so that every call goes through `health`. */
 export function guardStore<T extends object>(target: T, health: StoreHealth, o: GuardOptions<T> = {}): T {
-  const deadlineFor = new Set<PropertyKey>(o.deadlineFor ?? []);
+  const reads = new Set<PropertyKey>(o.reads ?? []);
   const pass = new Set<PropertyKey>(o.pass ?? []);
   const deadlineMs = o.deadlineMs ?? DEFAULT_HEALTH.readDeadlineMs;
   return new Proxy(target, {
     get(t, prop, receiver) {
       const v = Reflect.get(t, prop, receiver);
       if (typeof v !== "function" || pass.has(prop)) return v;
-      const o = deadlineFor.has(prop) ? { deadlineMs } : {};
+      const o = reads.has(prop) ? { abandonAfterMs: deadlineMs } : {};
       return (...args: unknown[]) => health.run(() => v.apply(t, args), o);
     },
   });
@@ -141,8 +150,8 @@ export function guardStores<S extends Stores>(stores: S, health: StoreHealth, op
   const deadlineMs = opts.readDeadlineMs;
   return {
     ...stores,
-    keys: guardStore(stores.keys, health, { deadlineFor: ["findByDigest"], deadlineMs }),
-    adminKeys: guardStore(stores.adminKeys, health, { deadlineFor: ["findByDigest"], deadlineMs }),
+    keys: guardStore(stores.keys, health, { reads: ["findByDigest"], deadlineMs }),
+    adminKeys: guardStore(stores.adminKeys, health, { reads: ["findByDigest"], deadlineMs }),
     scopes: guardStore(stores.scopes, health),
     // Usage writes come from the background flush, which may as well wait for the store: a failed batch is lost.
     usage: guardStore(stores.usage, health, { pass: ["apply"] }),

@@ -55,15 +55,26 @@ describe("store health", () => {
 
   it("answers UNAVAILABLE when a read misses its deadline, without counting a slow store as down", async () => {
     const { health } = harness();
-    await expect(health.run(() => new Promise(() => {}), { deadlineMs: 1 })).rejects.toMatchObject(unavailable);
+    await expect(health.run(() => new Promise(() => {}), { abandonAfterMs: 1 })).rejects.toMatchObject(unavailable);
     expect(health.up).toBe(true);
   });
 
-  it("abandons calls already waiting on the store the moment it is known to be down", async () => {
+  it("gives up reads already waiting on the store the moment it is known to be down", async () => {
     const { health } = harness();
-    const waiting = health.run(() => new Promise(() => {}));
+    const waiting = health.run(() => new Promise(() => {}), { abandonAfterMs: 60_000 });
     health.markDown(new Outage("server monitor: connection refused"));
     await expect(waiting).rejects.toMatchObject(unavailable);
+    health.close();
+  });
+
+  it("never gives up a write in flight (a retried write could save a rotation whose secret nobody saw)", async () => {
+    const { health, settle } = harness();
+    let save!: (v: string) => void;
+    const write = health.run(() => new Promise<string>((r) => (save = r)));
+    health.markDown(new Outage("server monitor: connection refused"));
+    await settle();
+    save("saved");
+    await expect(write).resolves.toBe("saved");
     health.close();
   });
 
