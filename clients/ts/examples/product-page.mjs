@@ -1,6 +1,6 @@
-// The product page's flow (API Keys: generate, scope, rotate, rate-limit, track usage) in TypeScript.
-//   FLUX_URL=http://127.0.0.1:50051 FLUX_ADMIN_KEY=<admin key> node --import tsx clients/ts/examples/product-page.ts
-// "@flux/sdk" resolves to this package (self-reference through its exports map); under Node it is the gRPC entry.
+// The product page's flow (API Keys: generate, scope, rotate, rate-limit, track usage) with the TypeScript SDK, as plain JavaScript that runs with plain node.
+//   FLUX_URL=http://127.0.0.1:50051 FLUX_ADMIN_KEY=<admin key> node clients/ts/examples/product-page.mjs (after npm run build in clients/ts)
+// "@flux/sdk" resolves to this package (its exports map: dist/ after `npm run build`); under Node it is the gRPC entry.
 import { randomUUID } from "node:crypto";
 import { Flux, InvalidKeyError, RateLimitedError } from "@flux/sdk";
 

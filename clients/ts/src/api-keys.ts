@@ -1,6 +1,6 @@
 // `flux.apiKeys`: the friendly facade over ApiKeyService — plain inputs, Dates and numbers out, typed errors.
 import type { Client } from "@connectrpc/connect";
-import type { ApiKeyService } from "../../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
+import type { ApiKeyService } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
 import { toApiKey, toCreatedApiKey, toScope, toUsage, toValidationResult } from "./convert.js";
 import {
   createRequest,

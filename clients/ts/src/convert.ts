@@ -1,14 +1,14 @@
 // Wire messages (gen/ts) → the SDK's value types: Timestamps become Dates, int64 bigints become numbers,
 // enums become their names without prefix.
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import { type ApiKey as WireApiKey, KeyState as WireKeyState, type Scope as WireScope } from "../../../gen/ts/flux/apikeys/v1/api_key_pb.js";
-import type { GetApiKeyUsageResponse, UsageBucket as WireUsageBucket } from "../../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import { type ApiKey as WireApiKey, KeyState as WireKeyState, type Scope as WireScope } from "./gen/flux/apikeys/v1/api_key_pb.js";
+import type { GetApiKeyUsageResponse, UsageBucket as WireUsageBucket } from "./gen/flux/apikeys/v1/usage_pb.js";
 import {
   type KeyInfo as WireKeyInfo,
   Outcome as WireOutcome,
   type RateLimitState as WireRateLimitState,
   type ValidateApiKeyResponse,
-} from "../../../gen/ts/flux/apikeys/v1/validation_pb.js";
+} from "./gen/flux/apikeys/v1/validation_pb.js";
 import {
   ApiKey,
   type ApiKeyFields,

@@ -1,7 +1,7 @@
 // The one function that turns any transport failure into the SDK's typed errors: by the google.rpc.ErrorInfo
 // `reason` the server attaches (grpc-status-details-bin on gRPC, error details on Connect), else by status code.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema, RetryInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
+import { ErrorInfoSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 import {
   AuthenticationError,
   FailedPreconditionError,

@@ -1,9 +1,9 @@
 // The raw generated clients over any Transport, with the admin key attached and every failure passed through
 // toFluxError — so the facade and `flux.raw` throw the same typed errors.
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
-import { AdminKeyService } from "../../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
-import { ApiKeyService } from "../../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
-import { PingService } from "../../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
+import { AdminKeyService } from "./gen/flux/apikeys/v1/admin_key_service_pb.js";
+import { ApiKeyService } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
+import { PingService } from "./gen/flux/apikeys/v1/ping_service_pb.js";
 import { toFluxError } from "./error-mapping.js";
 
 /** The generated services, reachable for anything the facade lacks. */

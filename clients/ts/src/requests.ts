@@ -5,8 +5,8 @@ import type {
   CreateApiKeyRequestSchema,
   ListApiKeysRequestSchema,
   UpdateApiKeyRequestSchema,
-} from "../../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
-import { Granularity as WireGranularity, type GetApiKeyUsageRequestSchema } from "../../../gen/ts/flux/apikeys/v1/usage_pb.js";
+} from "./gen/flux/apikeys/v1/api_key_service_pb.js";
+import { Granularity as WireGranularity, type GetApiKeyUsageRequestSchema } from "./gen/flux/apikeys/v1/usage_pb.js";
 import type { Granularity, RateLimit } from "./types.js";
 
 export interface CreateApiKeyInput {

@@ -1,5 +1,6 @@
-// Runs examples/product-page.ts as a user would (a separate Node process, `@flux/sdk` resolved through the
-// package's exports map) against an in-process server, and checks each step of the product page happened.
+// Runs examples/product-page.mjs in a separate Node process against an in-process server, and checks each step of
+// the product page happened. Here tsx maps `@flux/sdk` to the sources (tsconfig paths); test/packaging runs the
+// same example with plain node against the packed tarball.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +21,7 @@ function runScript(script: string, env: Record<string, string>): Promise<{ code:
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", script], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(PACKAGE_DIR, "tsconfig.json"), ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -33,7 +34,7 @@ function runScript(script: string, env: Record<string, string>): Promise<{ code:
 }
 
 it("runs the product page example end to end: create, validate/hasScope, rotate, rate limit, usage", async () => {
-  const run = await runScript(path.join(PACKAGE_DIR, "examples/product-page.ts"), {
+  const run = await runScript(path.join(PACKAGE_DIR, "examples/product-page.mjs"), {
     FLUX_URL: urlFor(s.t, "grpc"),
     FLUX_ADMIN_KEY: ADMIN_KEY,
   });

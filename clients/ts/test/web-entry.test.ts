@@ -62,14 +62,14 @@ describe("Flux.fromTransport", () => {
 describe("browser safety", () => {
   const srcDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "../src");
 
-  /** Every module specifier the file imports (static or re-exported), following relative imports inside src. */
+  /** Every module specifier the file imports (static or re-exported), following relative imports inside src (src/gen included). */
   function importGraph(entry: string, seen = new Map<string, string[]>()): Map<string, string[]> {
     if (seen.has(entry)) return seen;
     const text = readFileSync(path.join(srcDir, entry), "utf8");
     const specs = [...text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"/g)].map((m) => m[1]!);
     seen.set(entry, specs);
     for (const spec of specs) {
-      if (spec.startsWith("./")) importGraph(spec.slice(2).replace(/\.js$/, ".ts"), seen);
+      if (spec.startsWith(".")) importGraph(path.posix.join(path.posix.dirname(entry), spec).replace(/\.js$/, ".ts"), seen);
     }
     return seen;
   }
