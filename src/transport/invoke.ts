@@ -14,6 +14,7 @@ export interface CallObserver {
 /** Wraps a handler: validate calls are logged at debug (hot path), the rest at info; unexpected failures at error with their cause. */
 export function instrument(method: string, handler: Handler, log: Logger, observer?: CallObserver): (req: unknown, ctx: CallContext) => Promise<unknown> {
   const hot = method.endsWith("/ValidateApiKey") || method.endsWith("/Ping");
+  const sampler = new ErrorLogSampler(1000);
   return async (req, ctx) => {
     const started = performance.now();
     try {
@@ -29,11 +30,33 @@ export function instrument(method: string, handler: Handler, log: Logger, observ
       observer?.onCall(method, ms, fe.reason);
       const entry = { method, ms: round(ms), requestId: ctx.requestId ?? randomUUID(), reason: fe.reason };
       // Only the cause's class and message: never the request, a document or a secret.
-      if (unexpected) log.error({ ...entry, cause: describe(err) }, "call failed");
+      if (unexpected) {
+        // An outage fails every call: one line per method and reason a second, with how many it stands for.
+        const suppressed = sampler.admit(fe.reason, performance.now());
+        if (suppressed !== undefined) log.error({ ...entry, cause: describe(err), ...(suppressed ? { suppressed } : {}) }, "call failed");
+      }
       else log.info(entry, "call rejected");
       throw fe satisfies FluxError;
     }
   };
+}
+
+/** At most one line per reason per interval; the admitted line reports how many were dropped since the last one. */
+export class ErrorLogSampler {
+  private readonly last = new Map<string, { atMs: number; dropped: number }>();
+  constructor(private readonly intervalMs: number) {}
+
+  /** undefined: drop this line; a number: log it, with that many dropped before it. */
+  admit(reason: string, nowMs: number): number | undefined {
+    const s = this.last.get(reason);
+    if (s && nowMs - s.atMs < this.intervalMs) {
+      s.dropped++;
+      return undefined;
+    }
+    const dropped = s?.dropped ?? 0;
+    this.last.set(reason, { atMs: nowMs, dropped: 0 });
+    return dropped;
+  }
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
