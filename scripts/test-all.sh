@@ -28,10 +28,8 @@ bash scripts/check-generated.sh; rc=$?; record "generated code" $rc $((rc == 0))
 step "typecheck"
 npx tsc --noEmit -p tsconfig.json; rc=$?; record "typecheck" $rc $((rc == 0)) $((rc != 0))
 
-if grep -q '"build:dashboard"' package.json; then
-  step "dashboard build"
-  npm run -s build:dashboard; rc=$?; record "dashboard build" $rc $((rc == 0)) $((rc != 0))
-fi
+step "server build (npm run build: dist/cli.js, dist/dashboard)"
+npm run -s build; rc=$?; record "server build" $rc $((rc == 0)) $((rc != 0))
 
 step "server, stores, TS SDK, dashboard (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; rc=$?
@@ -56,6 +54,12 @@ if [ -f clients/rust/run-tests.sh ]; then
   [ "$rc" = 0 ] || [ "$f" != 0 ] || f=1
   record "Rust SDK" $rc "$p" "$f"
 fi
+
+step "packaging: compiled server, TS/Python/Rust SDK packages installed and run outside the repo"
+npx vitest run --config vitest.packaging.config.ts --reporter=default --reporter=json --outputFile.json=test-artifacts/packaging.json; rc=$?
+read -r p f < <(node -e 'const r=require("./test-artifacts/packaging.json");console.log(r.numPassedTests, r.numFailedTests)' 2>/dev/null || echo "0 1")
+[ "$rc" = 0 ] || [ "$f" != 0 ] || f=1
+record "packaging" $rc "$p" "$f"
 
 step "summary"
 for line in "${summary[@]}"; do echo "$line"; done
