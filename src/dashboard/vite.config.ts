@@ -1,4 +1,5 @@
-// Builds the dashboard into dist/dashboard: `npm run build:dashboard` (also run by `npm start` via prestart).
+// Builds the dashboard into dist/dashboard: part of `npm run build` (scripts/build.mjs, which `npm start` runs when
+// dist/ is stale), or alone with `npm run build:dashboard`.
 // Every script and style ends up in hashed files under assets/, so the page runs under a CSP with no inline code.
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
