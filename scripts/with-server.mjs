@@ -59,7 +59,8 @@ export async function startFluxProcess(env, { timeoutMs = 60_000 } = {}) {
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once("exit", (code) => resolve(code));
+        // A death by signal resolves to the signal's name, so a failing test says which.
+        child.once("exit", (code, signal) => resolve(code ?? signal));
         child.kill("SIGTERM");
       }),
   };

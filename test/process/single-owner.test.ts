@@ -72,7 +72,8 @@ describe("the embedded store has one owner", () => {
     const first = await startProcess({ FLUX_DATA_DIR: dir, FLUX_ADMIN_KEY: admin });
     await first.kill("SIGKILL");
     const second = await startProcess({ FLUX_DATA_DIR: dir, FLUX_ADMIN_KEY: admin });
-    expect(await second.stop()).toBe(0);
+    const exit = await second.stop();
+    expect(exit, second.output()).toBe(0);
   });
 });
 

@@ -10,7 +10,8 @@ export interface FluxProcess {
   output(): string;
   /** Null while the process runs. */
   exitCode(): number | null;
-  stop(): Promise<number>;
+  /** The exit code, or the signal's name when the process died by one. */
+  stop(): Promise<number | string>;
   kill(signal: NodeJS.Signals): Promise<void>;
   callers: Caller[];
 }
