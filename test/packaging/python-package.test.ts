@@ -1,7 +1,7 @@
 // The Python SDK as a user gets it: `python -m build` makes an sdist and, from that sdist alone, a wheel; the wheel
 // installs into a fresh virtualenv that cannot see the repository and runs the product page's Python snippet
 // (examples/product_page.py) against a live server.
-import { copyFileSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveServer, ROOT, run, scratchDir, startServer } from "./support.js";
@@ -24,6 +24,7 @@ beforeAll(async () => {
         for (const d of readdirSync(join(SDK, "src"))) if (d.endsWith(".egg-info")) rmSync(join(SDK, "src", d), { recursive: true, force: true });
       }
       artifacts = readdirSync(join(work.path, "dist")).sort();
+      console.log(`flux-apikeys: ${artifacts.map((a) => `${a} ${statSync(join(work.path, "dist", a)).size} bytes`).join(", ")}`);
       await run("python3", ["-m", "venv", join(work.path, "venv")]);
       const wheel = artifacts.find((a) => a.endsWith(".whl"))!;
       await run(venvPython, ["-m", "pip", "install", "-q", "--disable-pip-version-check", join(work.path, "dist", wheel)], { cwd: work.path });
