@@ -2,6 +2,7 @@
 // the server's own message is kept as detail because it names the offending field or value.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import type { ErrorReason } from "../domain/errors.js";
 
 export interface Problem {
   /** What went wrong and what to do, in plain words. */
@@ -12,9 +13,12 @@ export interface Problem {
   reason: string;
 }
 
-const BY_REASON: Record<string, string | ((meta: Record<string, string>) => string)> = {
+// Closed over the proto enum ErrorReason (through the domain type): a reason added to the proto without a sentence
+// here fails to compile.
+export const BY_REASON: Record<ErrorReason, string | ((meta: Record<string, string>) => string)> = {
   ADMIN_KEY_MISSING: "Sign in with an admin key first.",
   ADMIN_KEY_INVALID: "The server did not accept this admin key. Check that it was pasted completely and has not been revoked.",
+  AUTH_THROTTLED: "Too many failed sign-in attempts from this address. Wait a minute, then try again with a valid admin key.",
   PERMISSION_DENIED: "This admin key is not allowed to do that.",
   INVALID_ARGUMENT: "The server rejected the request.",
   UNKNOWN_SCOPE: (m) => `Unknown scope${m.scopes?.includes(",") ? "s" : ""}: ${m.scopes ?? "?"}. Define scopes in Settings before giving them to keys.`,
@@ -36,6 +40,8 @@ const BY_CODE: Partial<Record<Code, string>> = {
   [Code.Unimplemented]: "This server does not support that operation. Is the dashboard newer than the server?",
 };
 
+const isKnownReason = (reason: string): reason is ErrorReason => Object.hasOwn(BY_REASON, reason);
+
 export function describeError(err: unknown): Problem {
   if (!(err instanceof ConnectError) && err instanceof Error && !isNetworkError(err)) {
     return { message: err.message, reason: "CLIENT" };
@@ -43,8 +49,8 @@ export function describeError(err: unknown): Problem {
   const ce = ConnectError.from(err);
   const info = ce.findDetails(ErrorInfoSchema)[0];
   const serverSays = ce.rawMessage ? sentence(ce.rawMessage) : undefined;
-  if (info && BY_REASON[info.reason]) {
-    const entry = BY_REASON[info.reason]!;
+  if (info && isKnownReason(info.reason)) {
+    const entry = BY_REASON[info.reason];
     const message = typeof entry === "function" ? entry(info.metadata) : entry;
     // For bad input the server's message is the useful part ("name must be 1–200 characters").
     if (info.reason === "INVALID_ARGUMENT" && serverSays) return { message: serverSays, reason: info.reason };

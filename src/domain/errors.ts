@@ -1,20 +1,13 @@
 // Domain errors: every failure a service reports has a stable reason; transport/error-table.ts maps reasons to gRPC codes.
+import type { ErrorReason as ErrorReasonEnum } from "../../gen/ts/flux/apikeys/v1/error_reason_pb.js";
 import { ERROR_VALUES_SHOWN } from "./limits.js";
 
-export type ErrorReason =
-  | "ADMIN_KEY_MISSING"
-  | "ADMIN_KEY_INVALID"
-  | "AUTH_THROTTLED"
-  | "PERMISSION_DENIED"
-  | "INVALID_ARGUMENT"
-  | "UNKNOWN_SCOPE"
-  | "KEY_NOT_FOUND"
-  | "SCOPE_NOT_FOUND"
-  | "ADMIN_KEY_NOT_FOUND"
-  | "KEY_REVOKED"
-  | "SCOPE_IN_USE"
-  | "STORE_UNAVAILABLE"
-  | "INTERNAL";
+/**
+ * A reason as sent in google.rpc.ErrorInfo.reason: the name of a value of the proto enum ErrorReason
+ * (proto/flux/apikeys/v1/error_reason.proto, the only list) without its ERROR_REASON_ prefix. Derived from the
+ * generated enum, so a reason exists here exactly when it exists in the proto.
+ */
+export type ErrorReason = Exclude<keyof typeof ErrorReasonEnum, "UNSPECIFIED">;
 
 export class FluxError extends Error {
   constructor(

@@ -6,7 +6,8 @@ import { type ErrorReason, FluxError, storeUnavailable } from "../domain/errors.
 import { ERROR_BOUNDS } from "../domain/limits.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 
-// Typed as a Record over every reason: adding a reason without a code fails to compile.
+// Typed as a Record over every value of the proto enum ErrorReason (via domain/errors.ts): a reason added to
+// error_reason.proto without a code here fails to compile.
 export const CODE_OF: Record<ErrorReason, Code> = {
   ADMIN_KEY_MISSING: Code.Unauthenticated,
   ADMIN_KEY_INVALID: Code.Unauthenticated,
