@@ -29,7 +29,7 @@ describe("error reasons come from the proto enum", () => {
     for (const reason of PROTO_REASONS) {
       const [info] = errorDetails(new FluxError(reason, "m"));
       expect(info!.desc).toBe(ErrorInfoSchema);
-      expect((info!.value as { reason: string }).reason).toBe(reason);
+      expect(info!.value).toMatchObject({ reason, domain: "flux.apikeys.v1" });
     }
   });
 
