@@ -13,6 +13,8 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { CallContext } from "./handlers.js";
+import { decodeSimpleValidateRequest, encodeValidateResponse, validateResponseJson } from "./hot-codec.js";
+import { type ValidateApiKeyResponse, ValidateApiKeyRequestSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
@@ -41,7 +43,16 @@ export function createConnectFastPath(routes: FastRoute[], o: FastPathOptions): 
   const byPath = new Map(
     routes.map((r) => {
       const s = createMethodSerializationLookup(r.method, undefined, o.jsonOptions, limits);
-      return [`/${r.method.parent.typeName}/${r.method.name}`, { ...r, binary: s.getI(true), json: s.getI(false), out: [s.getO(false), s.getO(true)] }] as const;
+      const hot = r.method.input.typeName === ValidateApiKeyRequestSchema.typeName;
+      const route = {
+        ...r,
+        binary: hot ? { parse: (b: Uint8Array) => decodeSimpleValidateRequest(b) ?? s.getI(true).parse(b) } : s.getI(true),
+        json: s.getI(false),
+        out: hot
+          ? [{ serialize: (m: unknown) => utf8.encode(validateResponseJson(m as ValidateApiKeyResponse)) }, { serialize: (m: unknown) => encodeValidateResponse(m as ValidateApiKeyResponse) }]
+          : [s.getO(false), s.getO(true)],
+      };
+      return [`/${r.method.parent.typeName}/${r.method.name}`, route] as const;
     }),
   );
 

@@ -1,6 +1,6 @@
 // The gRPC adapter for backend services: @grpc/grpc-js (several times cheaper per call than connect-node's gRPC
 // path), plus grpc.health.v1 and server reflection.
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
@@ -11,6 +11,8 @@ import { CODE_OF, errorDetails } from "./error-table.js";
 import type { ServedService } from "./handlers.js";
 import { type CallObserver, instrument } from "./invoke.js";
 import { addReflection } from "./reflection.js";
+import { decodeValidateRequest, encodeValidateResponse } from "./hot-codec.js";
+import { ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { guarded, MalformedRequest } from "./request-checks.js";
 
 
@@ -20,7 +22,13 @@ export interface GrpcServer {
   port: number;
 }
 
-export async function startGrpcServer(served: ServedService[], addr: string, log: Logger, observer?: CallObserver): Promise<GrpcServer> {
+export async function startGrpcServer(
+  served: ServedService[],
+  addr: string,
+  log: Logger,
+  observer?: CallObserver,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(), // tls.ts: grpcServerCredentials
+): Promise<GrpcServer> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 1 << 20 });
   for (const { service, handlers } of served) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -31,15 +39,7 @@ export async function startGrpcServer(served: ServedService[], addr: string, log
         requestStream: false,
         responseStream: false,
         requestSerialize: (v: any) => Buffer.from(toBinary(m.input, v)),
-        // grpc-js answers a throwing deserializer with INTERNAL: bad bytes go on as a value the handler refuses.
-        requestDeserialize: (b: Buffer) => {
-          try {
-            return fromBinary(m.input, b);
-          } catch (e) {
-            return new MalformedRequest(m.input.typeName, e);
-          }
-        },
-        responseSerialize: (v: any) => Buffer.from(toBinary(m.output, create(m.output, v))),
+        ...serverCodec(m),
         responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
       };
       const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, (handlers as Record<string, never>)[m.localName]), log, observer);
@@ -62,9 +62,30 @@ export async function startGrpcServer(served: ServedService[], addr: string, log
   health.addToServer(server);
   addReflection(server, served);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(addr, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { server, health, port };
+}
+
+/** How a method's request is read and its answer written: the hot codec for ValidateApiKey, protobuf-es for the rest. */
+function serverCodec(m: DescMethod): Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize"> {
+  const hot = m.input.typeName === ValidateApiKeyRequestSchema.typeName;
+  const decode = hot ? decodeValidateRequest : (b: Uint8Array) => fromBinary(m.input, b);
+  const encode = hot ? (v: unknown) => encodeValidateResponse(create(ValidateApiKeyResponseSchema, v as never)) : (v: unknown) => toBinary(m.output, create(m.output, v as never));
+  return {
+    // grpc-js answers a throwing deserializer with INTERNAL: bad bytes go on as a value the handler refuses.
+    requestDeserialize: (b: Buffer) => {
+      try {
+        return decode(b);
+      } catch (e) {
+        return new MalformedRequest(m.input.typeName, e);
+      }
+    },
+    responseSerialize: (v: unknown) => {
+      const out = encode(v);
+      return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    },
+  };
 }
 
 function toServiceError(e: FluxError): Partial<grpc.StatusObject> {

@@ -34,9 +34,21 @@ export interface ServedService<S extends DescService = DescService> {
 
 const requireId = (id: string, field = "id") => checkId(id, field);
 
+/** clientAddress per peer string, remembered: a connection's calls share their peer, and parsing it is regex work. */
+const addresses = new Map<string, string | undefined>();
+function addressOf(peer: string | undefined): string | undefined {
+  if (peer === undefined) return undefined;
+  let a = addresses.get(peer);
+  if (a === undefined && !addresses.has(peer)) {
+    if (addresses.size >= 10_000) addresses.clear();
+    addresses.set(peer, (a = clientAddress(peer)));
+  }
+  return a;
+}
+
 export function createServedServices(deps: Deps): ServedService[] {
   const { auth, keys, validation, scopes, usage, adminKeys, clock } = deps.services;
-  const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization, clientAddress(ctx.peer));
+  const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization, addressOf(ctx.peer));
   const now = () => clock.nowMs();
 
   const apiKeys: ServiceHandlers<typeof ApiKeyService> = {

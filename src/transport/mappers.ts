@@ -6,7 +6,7 @@ import { keyState } from "../domain/types.js";
 import type { KeyUsage } from "../services/usage-service.js";
 import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { type GetApiKeyUsageResponse, GetApiKeyUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
-import { Outcome, type ValidateApiKeyResponse, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+import { type KeyInfo, KeyInfoSchema, Outcome, type RateLimitState, type ValidateApiKeyResponse } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 
 const ts = (ms: number | undefined): Timestamp | undefined => (ms === undefined ? undefined : timestampFromMs(ms));
 export const msOf = (t: Timestamp | undefined): number | undefined => (t ? timestampMs(t) : undefined);
@@ -49,20 +49,36 @@ export const adminKeyToWire = (k: AdminKeyRecord): AdminKey =>
 
 export const outcomeToWire = (o: DomainOutcome): Outcome => Outcome[o];
 
+/**
+ * Key records are never changed in place (a change writes a new record), so a key's KeyInfo is built once per
+ * record: the hot codec (hot-codec.ts) caches its bytes and JSON by this object.
+ */
+const keyInfos = new WeakMap<ApiKeyRecord, KeyInfo>();
+function keyInfoOf(k: ApiKeyRecord): KeyInfo {
+  let info = keyInfos.get(k);
+  if (!info) {
+    info = create(KeyInfoSchema, { id: k.id, orgId: k.orgId, name: k.name, scopes: k.scopes, metadata: k.metadata, expiresAt: ts(k.expiresAtMs) });
+    keyInfos.set(k, info);
+  }
+  return info;
+}
+
+/** The hot path's answer, built as protobuf-es's create() would build it, without walking the schema per call. */
 export function validationToWire(r: ValidationResult): ValidateApiKeyResponse {
-  const k = r.key;
-  return create(ValidateApiKeyResponseSchema, {
+  const m: ValidateApiKeyResponse = {
+    $typeName: "flux.apikeys.v1.ValidateApiKeyResponse",
     valid: r.outcome === "VALID",
     outcome: Outcome[r.outcome],
-    key: k && { id: k.id, orgId: k.orgId, name: k.name, scopes: k.scopes, metadata: k.metadata, expiresAt: ts(k.expiresAtMs) },
-    rateLimit: r.rateLimit && {
-      limit: r.rateLimit.limit,
-      remaining: r.rateLimit.remaining,
-      resetAt: ts(r.rateLimit.resetAtMs),
-      retryAfterMs: r.rateLimit.retryAfterMs,
-    },
     missingScopes: r.missingScopes,
-  });
+  };
+  if (r.key) m.key = keyInfoOf(r.key);
+  const l = r.rateLimit;
+  if (l) {
+    const rateLimit: RateLimitState = { $typeName: "flux.apikeys.v1.RateLimitState", limit: l.limit, remaining: l.remaining, retryAfterMs: l.retryAfterMs };
+    if (l.resetAtMs !== undefined) rateLimit.resetAt = timestampFromMs(l.resetAtMs);
+    m.rateLimit = rateLimit;
+  }
+  return m;
 }
 
 export function usageToWire(u: KeyUsage): GetApiKeyUsageResponse {

@@ -1,0 +1,158 @@
+// Hand-written codecs for the messages of the hot RPC (ValidateApiKey), which protobuf-es would otherwise walk by
+// reflection on every call: the request's binary form, and the answer's binary and JSON forms. The KeyInfo part of
+// an answer is the same for every call on a key, so its bytes and its JSON are computed once (by protobuf-es
+// itself) per KeyInfo message, which mappers.ts keeps per key record. Whatever these do not cover goes to
+// protobuf-es, and test/unit/hot-codec.test.ts checks their output against protobuf-es's on generated messages.
+import { create, fromBinary, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type KeyInfo,
+  KeyInfoSchema,
+  OutcomeSchema,
+  type RateLimitState,
+  type ValidateApiKeyRequest,
+  ValidateApiKeyRequestSchema,
+  type ValidateApiKeyResponse,
+  ValidateApiKeyResponseSchema,
+} from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+
+/** Enum names as protobuf JSON writes them ("OUTCOME_VALID"), by number. */
+const OUTCOME_JSON = new Map(OutcomeSchema.values.map((v) => [v.number, `"${v.name}"`]));
+const keyBinary = new WeakMap<KeyInfo, Uint8Array>();
+const keyJson = new WeakMap<KeyInfo, string>();
+
+/**
+ * A request holding only fields 1 and 2 (key, required_scopes) as ASCII strings, decoded by hand; anything else
+ * (unknown fields, other wire types, non-ASCII text, truncation) by protobuf-es, which throws its own errors.
+ */
+export function decodeValidateRequest(b: Uint8Array): ValidateApiKeyRequest {
+  return decodeSimpleValidateRequest(b) ?? fromBinary(ValidateApiKeyRequestSchema, b);
+}
+
+/** The common case by hand; undefined when protobuf-es must decide. */
+export function decodeSimpleValidateRequest(b: Uint8Array): ValidateApiKeyRequest | undefined {
+  let key = "";
+  const requiredScopes: string[] = [];
+  let i = 0;
+  while (i < b.length) {
+    const tag = b[i++];
+    if (tag !== 0x0a && tag !== 0x12) return undefined;
+    let len = b[i++];
+    if (len === undefined) return undefined;
+    if (len & 0x80) {
+      const hi = b[i++];
+      if (hi === undefined || hi & 0x80) return undefined;
+      len = (len & 0x7f) | (hi << 7);
+    }
+    const end = i + len;
+    if (end > b.length) return undefined;
+    let s = "";
+    for (let j = i; j < end; j++) {
+      const c = b[j]!;
+      if (c >= 0x80) return undefined;
+      s += String.fromCharCode(c);
+    }
+    if (tag === 0x0a) key = s;
+    else requiredScopes.push(s);
+    i = end;
+  }
+  return create(ValidateApiKeyRequestSchema, { key, requiredScopes });
+}
+
+/** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
+export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
+  if (m.$unknown || !u32(m.outcome)) return toBinary(ValidateApiKeyResponseSchema, m);
+  let key: Uint8Array | undefined;
+  if (m.key) {
+    key = keyBinary.get(m.key);
+    if (!key) keyBinary.set(m.key, (key = toBinary(KeyInfoSchema, m.key)));
+  }
+  const rate = m.rateLimit && rateLimitBinary(m.rateLimit);
+  if (rate === null) return toBinary(ValidateApiKeyResponseSchema, m);
+  let size = (m.valid ? 2 : 0) + (m.outcome ? 1 + varintSize(m.outcome) : 0);
+  if (key) size += 1 + varintSize(key.length) + key.length;
+  if (rate) size += 1 + varintSize(rate.length) + rate.length;
+  const scopes = m.missingScopes.map((s) => Buffer.from(s, "utf8"));
+  for (const s of scopes) size += 1 + varintSize(s.length) + s.length;
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  if (m.valid) (out[p++] = 0x08), (out[p++] = 1);
+  if (m.outcome) (out[p++] = 0x10), (p = varint(out, p, m.outcome));
+  if (key) (out[p++] = 0x1a), (p = varint(out, p, key.length)), out.set(key, p), (p += key.length);
+  if (rate) (out[p++] = 0x22), (p = varint(out, p, rate.length)), out.set(rate, p), (p += rate.length);
+  for (const s of scopes) (out[p++] = 0x2a), (p = varint(out, p, s.length)), out.set(s, p), (p += s.length);
+  return out;
+}
+
+/** RateLimitState's bytes; null when its timestamp is outside what this writes (then protobuf-es writes it all). */
+function rateLimitBinary(r: RateLimitState): Uint8Array | null {
+  if (r.$unknown || !u32(r.limit) || !u32(r.remaining) || !u32(r.retryAfterMs)) return null;
+  let ts: number[] | undefined;
+  if (r.resetAt) {
+    const { seconds, nanos } = r.resetAt;
+    if (r.resetAt.$unknown || seconds < 0n || seconds > BigInt(Number.MAX_SAFE_INTEGER) || nanos < 0) return null;
+    ts = [];
+    if (seconds) ts.push(0x08), pushVarint(ts, Number(seconds));
+    if (nanos) ts.push(0x10), pushVarint(ts, nanos);
+  }
+  const out: number[] = [];
+  if (r.limit) out.push(0x08), pushVarint(out, r.limit);
+  if (r.remaining) out.push(0x10), pushVarint(out, r.remaining);
+  if (ts) out.push(0x1a), pushVarint(out, ts.length), out.push(...ts);
+  if (r.retryAfterMs) out.push(0x20), pushVarint(out, r.retryAfterMs);
+  return Uint8Array.from(out);
+}
+
+/** toJsonString(ValidateApiKeyResponseSchema, m), with the key's part cached. */
+export function validateResponseJson(m: ValidateApiKeyResponse): string {
+  const outcome = OUTCOME_JSON.get(m.outcome);
+  if (m.$unknown || outcome === undefined) return toJsonString(ValidateApiKeyResponseSchema, m);
+  const parts: string[] = [];
+  if (m.valid) parts.push('"valid":true');
+  if (m.outcome) parts.push(`"outcome":${outcome}`);
+  if (m.key) {
+    let k = keyJson.get(m.key);
+    if (k === undefined) keyJson.set(m.key, (k = toJsonString(KeyInfoSchema, m.key)));
+    parts.push(`"key":${k}`);
+  }
+  if (m.rateLimit) {
+    const r = m.rateLimit;
+    if (r.$unknown || !u32(r.limit) || !u32(r.remaining) || !u32(r.retryAfterMs)) return toJsonString(ValidateApiKeyResponseSchema, m);
+    const rp: string[] = [];
+    if (r.limit) rp.push(`"limit":${r.limit}`);
+    if (r.remaining) rp.push(`"remaining":${r.remaining}`);
+    if (r.resetAt) rp.push(`"resetAt":${timestampJson(r.resetAt)}`);
+    if (r.retryAfterMs) rp.push(`"retryAfterMs":${r.retryAfterMs}`);
+    parts.push(`"rateLimit":{${rp.join(",")}}`);
+  }
+  if (m.missingScopes.length) parts.push(`"missingScopes":${JSON.stringify(m.missingScopes)}`);
+  return `{${parts.join(",")}}`;
+}
+
+/** A window's reset time is the same for every call in the window: its JSON (protobuf-es's) is kept for the last one. */
+let lastTs: { seconds: bigint; nanos: number; json: string } | undefined;
+function timestampJson(t: Timestamp): string {
+  if (lastTs && lastTs.seconds === t.seconds && lastTs.nanos === t.nanos && !t.$unknown) return lastTs.json;
+  const json = JSON.stringify(toJson(TimestampSchema, t));
+  if (!t.$unknown) lastTs = { seconds: t.seconds, nanos: t.nanos, json };
+  return json;
+}
+
+const u32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v > 127) (v = Math.floor(v / 128)), n++;
+  return n;
+}
+
+function varint(out: Uint8Array, p: number, v: number): number {
+  while (v > 127) (out[p++] = (v & 0x7f) | 0x80), (v = Math.floor(v / 128));
+  out[p++] = v;
+  return p;
+}
+
+function pushVarint(out: number[], v: number): void {
+  while (v > 127) out.push((v & 0x7f) | 0x80), (v = Math.floor(v / 128));
+  out.push(v);
+}

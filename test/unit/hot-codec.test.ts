@@ -1,0 +1,77 @@
+// The hand-written codecs of the hot RPC (src/transport/hot-codec.ts) write exactly what protobuf-es writes and
+// read exactly what it reads, on generated messages: every outcome, keys with and without scopes, metadata,
+// expiry and unicode, rate limits at their edges, missing scopes; and requests whole, mutated and truncated.
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import { KeyInfoSchema, ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+import { decodeValidateRequest, encodeValidateResponse, validateResponseJson } from "../../src/transport/hot-codec.js";
+
+const SEED = Number(process.env.FLUX_FUZZ_SEED ?? 7);
+function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  return { next, int, pick };
+}
+const r = prng(SEED);
+const STRINGS = ["", "a", "org_1", "data:read", "é€😀", "\u0000", "\ud800", "x".repeat(200), "key_" + "Z".repeat(20), '"quoted\\"', "\n\t"];
+const U32 = [0, 1, 127, 128, 300, 16_383, 16_384, 2 ** 31 - 1, 2 ** 32 - 1];
+const MS = [0, 1, 999, 1_000, 1_767_225_600_123, 253_402_300_799_000, Date.UTC(2026, 2, 1)];
+const str = () => (r.next() < 0.7 ? r.pick(STRINGS) : String.fromCharCode(...Array.from({ length: r.int(300) }, () => 32 + r.int(95))));
+
+function randomResponse() {
+  const key =
+    r.next() < 0.8
+      ? create(KeyInfoSchema, {
+          id: str(),
+          orgId: str(),
+          name: str(),
+          scopes: Array.from({ length: r.int(4) }, str),
+          metadata: Object.fromEntries(Array.from({ length: r.int(5) }, () => [str(), str()])),
+          expiresAt: r.next() < 0.5 ? timestampFromMs(r.pick(MS)) : undefined,
+        })
+      : undefined;
+  return create(ValidateApiKeyResponseSchema, {
+    valid: r.next() < 0.5,
+    outcome: r.int(9),
+    key,
+    rateLimit: r.next() < 0.7 ? { limit: r.pick(U32), remaining: r.pick(U32), resetAt: r.next() < 0.9 ? timestampFromMs(r.pick(MS)) : undefined, retryAfterMs: r.pick(U32) } : undefined,
+    missingScopes: r.next() < 0.3 ? Array.from({ length: 1 + r.int(3) }, str) : [],
+  });
+}
+
+describe("hot codec = protobuf-es", () => {
+  it("writes every generated ValidateApiKeyResponse as protobuf-es does, in binary and JSON (also a second time, from the caches)", () => {
+    for (let i = 0; i < 3000; i++) {
+      const m = randomResponse();
+      for (let pass = 0; pass < 2; pass++) {
+        expect(Buffer.from(encodeValidateResponse(m)).toString("hex"), `seed ${SEED} #${i}`).toBe(Buffer.from(toBinary(ValidateApiKeyResponseSchema, m)).toString("hex"));
+        expect(validateResponseJson(m), `seed ${SEED} #${i}`).toBe(toJsonString(ValidateApiKeyResponseSchema, m));
+      }
+    }
+  });
+
+  it("reads every generated, mutated or truncated ValidateApiKeyRequest as protobuf-es does, or fails as it does", () => {
+    for (let i = 0; i < 5000; i++) {
+      const bytes = Buffer.from(toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key: str(), requiredScopes: Array.from({ length: r.int(3) }, str) })));
+      for (let k = r.int(3); k > 0 && bytes.length; k--) bytes[r.int(bytes.length)] = r.int(256);
+      const input = r.next() < 0.2 ? bytes.subarray(0, r.int(bytes.length + 1)) : bytes;
+      const outcome = (f: () => unknown) => {
+        try {
+          return { ok: toBinary(ValidateApiKeyRequestSchema, f() as never).toString() };
+        } catch (e) {
+          return { error: (e as Error).message };
+        }
+      };
+      expect(outcome(() => decodeValidateRequest(input)), `seed ${SEED} ${input.toString("hex")}`).toEqual(outcome(() => fromBinary(ValidateApiKeyRequestSchema, input)));
+    }
+  });
+});
