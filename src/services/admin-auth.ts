@@ -11,6 +11,7 @@ import type { AdminKeyStore } from "../store/types.js";
 import { AgedCache, type AgedCacheStats } from "./aged-cache.js";
 import type { AuthThrottle } from "./auth-throttle.js";
 
+const MAX_PROVEN_HEADERS = 1000;
 const BOOTSTRAP: Principal = { adminKeyId: "bootstrap", validateOnly: false };
 
 export interface AdminAuthOptions {
@@ -30,6 +31,8 @@ export interface AdminAuthOptions {
 export class AdminAuth {
   private readonly cache: AgedCache<Principal>;
   private readonly bootstrapDigest?: Buffer;
+  /** Authorization headers that worked → their digest (bounded; only headers that authenticated). */
+  private readonly proven = new Map<string, { digest: string; bootstrap: boolean }>();
 
   constructor(
     private readonly store: AdminKeyStore,
@@ -57,20 +60,35 @@ export class AdminAuth {
     if (!authorization) {
       throw new FluxError("ADMIN_KEY_MISSING", "missing admin key: send `authorization: Bearer <admin key>`");
     }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw new FluxError("ADMIN_KEY_INVALID", "authorization must be `Bearer <admin key>`");
-    const secret = m[1]!;
-    const d = this.digest(secret);
+    // A header that authenticated before skips the parse and the hash; whether its key still works is decided below,
+    // as for any other (the memo holds only digests, which never change, and whether it is the bootstrap key).
+    const known = this.proven.get(authorization);
+    let d: string;
+    let bootstrap: boolean;
+    let wellFormed = true;
+    if (known) ({ digest: d, bootstrap } = known);
+    else {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!m) throw new FluxError("ADMIN_KEY_INVALID", "authorization must be `Bearer <admin key>`");
+      const secret = m[1]!;
+      d = this.digest(secret);
+      bootstrap = !!this.bootstrapDigest && timingSafeEqual(Buffer.from(d), this.bootstrapDigest);
+      wellFormed = bootstrap || isWellFormed(secret, ADMIN_KEY_PREFIX);
+    }
     this.opts.throttle?.check(peer, d);
     let principal: Principal | undefined;
-    if (this.bootstrapDigest && timingSafeEqual(Buffer.from(d), this.bootstrapDigest)) principal = BOOTSTRAP;
-    else if (isWellFormed(secret, ADMIN_KEY_PREFIX)) principal = await this.cache.get(d, () => this.lookup(d));
+    if (bootstrap) principal = BOOTSTRAP;
+    else if (wellFormed) principal = await this.cache.get(d, () => this.lookup(d));
     if (!principal) {
       this.opts.onFailure?.();
       await this.opts.throttle?.failed(peer);
       throw invalid();
     }
     this.opts.throttle?.succeeded(peer, d);
+    if (!known) {
+      if (this.proven.size >= MAX_PROVEN_HEADERS) this.proven.clear();
+      this.proven.set(authorization, { digest: d, bootstrap });
+    }
     return principal;
   }
 

@@ -46,12 +46,9 @@ export function decodeSimpleValidateRequest(b: Uint8Array): ValidateApiKeyReques
     }
     const end = i + len;
     if (end > b.length) return undefined;
-    let s = "";
-    for (let j = i; j < end; j++) {
-      const c = b[j]!;
-      if (c >= 0x80) return undefined;
-      s += String.fromCharCode(c);
-    }
+    for (let j = i; j < end; j++) if (b[j]! >= 0x80) return undefined;
+    // ASCII: latin1 reads it as UTF-8 would.
+    const s = Buffer.isBuffer(b) ? b.toString("latin1", i, end) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1", i, end);
     if (tag === 0x0a) key = s;
     else requiredScopes.push(s);
     i = end;
