@@ -26,13 +26,21 @@ export function buildConnectLoad(): string {
   return bin;
 }
 
-export function goLoader(bin: string, target: Target, adminKey: string, protocol: "grpc" | "connect"): Loader {
+/** Connect only: HTTP/1.1 with `concurrency` connections instead of one h2c connection; JSON instead of binary bodies. */
+export interface ConnectVariant {
+  http1?: boolean;
+  json?: boolean;
+}
+
+export function goLoader(bin: string, target: Target, adminKey: string, protocol: "grpc" | "connect", variant: ConnectVariant = {}): Loader {
   return async (spec) => {
     const validate = spec.method === "validate";
     const rpc = validate ? "flux.apikeys.v1.ApiKeyService/ValidateApiKey" : "flux.apikeys.v1.PingService/Ping";
     const port = protocol === "grpc" ? target.grpcPort : target.httpPort;
     const args = ["-url", `http://127.0.0.1:${port}/${rpc}`, "-c", String(spec.concurrency), "-z", `${spec.durationS}s`];
     if (protocol === "grpc") args.push("-grpc");
+    if (variant.http1) args.push("-http1");
+    if (variant.json) args.push("-json", "-expect-text", validate ? '{"valid":true' : "{");
     if (validate) args.push("-bodies", spec.bodies!, "-H", `authorization: Bearer ${adminKey}`, "-expect-prefix", "0801");
     if (spec.total) args.push("-n", String(spec.total), "-z", `${spec.durationS * 4 + 10}s`);
     if (spec.rps) args.push("-rps", String(spec.rps));

@@ -86,8 +86,17 @@ export async function startFlux(env: Record<string, string>): Promise<Target> {
 }
 
 export async function startBareGrpc(env: Record<string, string> = {}): Promise<Target> {
+  return startBare("bench/bare-grpc-server.ts", env, (port) => ({ grpcPort: port }));
+}
+
+/** node:http and node:http2 parsing the JSON body and answering a fixed JSON body (bench/bare-http-server.ts). */
+export async function startBareHttp(env: Record<string, string> = {}): Promise<Target> {
+  return startBare("bench/bare-http-server.ts", env, (port) => ({ grpcPort: 0, httpPort: port }));
+}
+
+async function startBare(script: string, env: Record<string, string>, ports: (port: number) => Pick<Target, "grpcPort" | "httpPort">): Promise<Target> {
   const port: number = await freePort();
-  const [cmd, args] = pinned(SERVER_CORE, process.execPath, ["--import", "tsx", path.join(ROOT, "bench/bare-grpc-server.ts"), String(port)]);
+  const [cmd, args] = pinned(SERVER_CORE, process.execPath, ["--import", "tsx", path.join(ROOT, script), String(port)]);
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   await new Promise<void>((resolve, reject) => {
     let out = "";
@@ -95,13 +104,13 @@ export async function startBareGrpc(env: Record<string, string> = {}): Promise<T
       out += d;
       if (out.includes("listening")) resolve();
     });
-    child.once("exit", (code) => reject(new Error(`bare grpc-js server exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   child.removeAllListeners("exit");
   // taskset execs node in place, so child.pid is node's pid.
   return tracked({
     pid: child.pid!,
-    grpcPort: port,
+    ...ports(port),
     stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve(0) : (child.once("exit", resolve), child.kill("SIGTERM")))),
   });
 }

@@ -14,7 +14,7 @@ import { startTestMongo } from "../scripts/test-mongo.mjs";
 import { buildConnectLoad, goLoader } from "./connect.js";
 import { ghzBin, ghzLoader } from "./ghz.js";
 import { BodyFiles, interleaved } from "./load.js";
-import { LOAD_CORE, pin, ROOT, running, startBareGrpc, startFlux, tracked, type Target } from "./proc.js";
+import { LOAD_CORE, pin, ROOT, running, startBareGrpc, startBareHttp, startFlux, tracked, type Target } from "./proc.js";
 import { type BenchReport, type StoreReport, writeReport } from "./report.js";
 import { runProfiles } from "./profile.js";
 import { runScenario, type Protocol, type ScenarioOptions } from "./scenario.js";
@@ -53,6 +53,7 @@ const rounds = quick ? 2 : 3;
 const roundS = quick ? 1 : 2;
 const cacheSize = Number(a["cache-size"]);
 const log = (s: string) => process.stdout.write(`${s}\n`);
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "?" : `${Math.round(v * 100)}%`);
 
 if (!a["no-boost"] && !process.env.FLUX_BENCH_SESSION) {
   // Re-run in a session of our own: the scheduler groups CPU time by session (autogroup), so other work on the
@@ -123,6 +124,31 @@ async function main() {
     }
   }
 
+  /**
+   * Connect validate (cache-hot) against bare node:http / node:http2 answering a fixed JSON body, alternating: per
+   * HTTP version (HTTP/1.1 with 50 connections; h2c on one connection with 50 streams) and codec.
+   */
+  async function bareConnect(flux: Target, hotFile: string) {
+    const t = await startBareHttp();
+    report.connectBare = [];
+    try {
+      for (const http1 of [true, false]) {
+        const bareRun = () => goLoader(goBin, t, adminKey, "connect", { http1, json: true })({ method: "validate", bodies: hotFile, concurrency: 50, durationS: roundS });
+        await bareRun();
+        for (const json of [true, false]) {
+          const variant = `${http1 ? "HTTP/1.1" : "h2c"} ${json ? "JSON" : "binary"}`;
+          const fluxRun = () => goLoader(goBin, flux, adminKey, "connect", { http1, json })({ method: "validate", bodies: hotFile, concurrency: 50, durationS: roundS });
+          await fluxRun();
+          const r = await interleaved([t, bareRun], [flux, fluxRun], rounds);
+          report.connectBare.push({ variant, bare: r.a, flux: r.b, ratio: r.ratio, ratios: r.ratios });
+          log(`  Connect ${variant}: bare node:http${http1 ? "" : "2"} JSON ${Math.round(r.a.rps)}/s, Flux validate ${Math.round(r.b.rps)}/s: ×${r.ratio.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(" ")}; load core ${pct(r.a.loadCoreBusy)} / ${pct(r.b.loadCoreBusy)} busy)`);
+        }
+      }
+    } finally {
+      await t.stop();
+    }
+  }
+
   async function benchStore(kind: StoreKind): Promise<StoreReport> {
     // MongoDB: 64 hot keys, because FerretDB v1 (SQLite) hangs for good on a bulkWrite with more than ~100 updates
     // of existing documents, and each usage flush updates one document per key validated in the last second.
@@ -167,7 +193,10 @@ async function main() {
           const r = await runScenario(server, loaders, secrets, files, o, log);
           refRps ??= { grpc: r.grpc.refRps, connect: r.connect.refRps };
           rep.scales.push(r);
-          if (baseline && kind === stores[0]) await bare(server);
+          if (baseline && kind === stores[0]) {
+            await bare(server);
+            await bareConnect(server, files.write(secrets.slice(0, hotKeys)));
+          }
         } finally {
           const code = await server.stop();
           if (code !== 0) log(`  server exited with ${code}`);

@@ -17,6 +17,8 @@ export interface ProtocolResult {
   fixedRps?: number;
   pingFixed?: LoadResult;
   validateFixed?: LoadResult;
+  /** Longest GC pause of the server during each fixed-rate run (flux_gc_pause_max_seconds), ms. */
+  gcMaxMs?: { ping: number; validate: number };
   /** Validate at half the baseline's validate capacity: the same rate at every key count, compared across them. */
   refRps: number;
   validateRef: LoadResult;
@@ -123,8 +125,12 @@ export async function runScenario(
     };
     if (o.baseline) {
       r.fixedRps = Math.round(thr.a.rps / 2);
+      const gcMaxMs = async () => ((await scrape(target.httpPort!)).get("flux_gc_pause_max_seconds") ?? NaN) * 1000;
+      await gcMaxMs(); // resets the maximum
       r.pingFixed = check(`${p} no-op fixed`, await measured(target, () => load({ method: "ping", ...base, rps: r.fixedRps })));
+      const pingGc = await gcMaxMs();
       r.validateFixed = check(`${p} validate fixed`, await measured(target, () => load({ method: "validate", bodies: hotFile, ...base, rps: r.fixedRps })));
+      r.gcMaxMs = { ping: pingGc, validate: await gcMaxMs() };
     }
     r.validateRef = check(`${p} validate ref`, await measured(target, () => load({ method: "validate", bodies: hotFile, ...base, rps: r.refRps })));
     if (p === "grpc" && o.baseline) {
@@ -137,7 +143,7 @@ export async function runScenario(
     out[p] = r;
     log(
       `  ${p}: no-op ${Math.round(thr.a.rps)}/s, validate ${Math.round(thr.b.rps)}/s, ratio ×${thr.ratio.toFixed(2)} (rounds ${thr.ratios.map((x) => x.toFixed(2)).join(" ")})` +
-        (r.validateFixed ? `; at ${r.fixedRps}/s p99 no-op ${r.pingFixed!.p99Ms.toFixed(2)} ms, validate ${r.validateFixed.p99Ms.toFixed(2)} ms` : "") +
+        (r.validateFixed ? `; at ${r.fixedRps}/s p99 no-op ${r.pingFixed!.p99Ms.toFixed(2)} ms, validate ${r.validateFixed.p99Ms.toFixed(2)} ms, longest GC pause ${r.gcMaxMs!.validate.toFixed(1)} ms` : "") +
         `; validate at ${r.refRps}/s p99 ${r.validateRef.p99Ms.toFixed(2)} ms`,
     );
   }

@@ -1,5 +1,6 @@
 // Prometheus metrics on GET /metrics: validations by outcome, call latency, cache hit ratio, usage flush lag,
 // store errors. Counters are label-bound once so the validate path does no label hashing.
+import { PerformanceObserver } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Deps } from "./deps.js";
 import { OUTCOMES, type Outcome } from "./domain/types.js";
@@ -32,6 +33,25 @@ export class Metrics implements CallObserver {
     this.authFailures = new Counter({ name: "flux_admin_auth_failures_total", help: "Calls with a wrong, unknown or revoked admin key", registers: [this.registry] });
     this.authThrottled = new Counter({ name: "flux_admin_auth_throttled_total", help: "Calls refused because their address failed too many admin-key attempts", registers: [this.registry] });
     this.flushes = new Histogram({ name: "flux_usage_flush_seconds", help: "Duration of usage flushes", buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2], registers: [this.registry] });
+    this.watchGcPauses();
+  }
+
+  /** The longest GC pause between two scrapes: what a latency spike of this process could owe to the collector. */
+  private watchGcPauses(): void {
+    let maxMs = 0;
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.duration > maxMs) maxMs = e.duration;
+    });
+    observer.observe({ entryTypes: ["gc"] });
+    new Gauge({
+      name: "flux_gc_pause_max_seconds",
+      help: "Longest garbage-collection pause since the previous scrape",
+      registers: [this.registry],
+      collect() {
+        this.set(maxMs / 1000);
+        maxMs = 0;
+      },
+    });
   }
 
   /** Gauges read at scrape time from the live services. */

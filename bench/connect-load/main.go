@@ -58,6 +58,9 @@ func main() {
 	maxInflight := flag.Int("max-inflight", 1000, "open loop: calls in flight at most (the schedule waits beyond)")
 	expect := flag.String("expect-prefix", "", "hex bytes each response message must start with (e.g. 0801 = valid: true)")
 	grpcMode := flag.Bool("grpc", false, "speak gRPC (length-prefixed frames, grpc-status trailer) instead of Connect")
+	http1 := flag.Bool("http1", false, "HTTP/1.1 with up to -c keep-alive connections instead of one h2c connection")
+	jsonMode := flag.Bool("json", false, "Connect with JSON bodies (application/json): each message's field 1 as {\"key\": ...}")
+	expectText := flag.String("expect-text", "", "with -json: text each response must start with (e.g. {\"valid\":true)")
 	var hdrs headers
 	flag.Var(&hdrs, "H", "header 'name: value' (repeatable)")
 	flag.Parse()
@@ -72,7 +75,19 @@ func main() {
 		fmt.Sscanf(*expect, "%x", &want)
 	}
 	tr := &http.Transport{Protocols: new(http.Protocols), MaxConnsPerHost: 1}
-	tr.Protocols.SetUnencryptedHTTP2(true)
+	if *http1 {
+		tr.Protocols.SetHTTP1(true)
+		tr.MaxConnsPerHost = *conc
+		tr.MaxIdleConnsPerHost = *conc
+	} else {
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
+	if *jsonMode {
+		for i, b := range bodies {
+			bodies[i] = toJSON(b)
+		}
+		want = []byte(*expectText)
+	}
 	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
 
 	var next, errs atomic.Int64
@@ -101,6 +116,9 @@ func main() {
 		if *grpcMode {
 			req.Header.Set("content-type", "application/grpc")
 			req.Header.Set("te", "trailers")
+		} else if *jsonMode {
+			req.Header.Set("content-type", "application/json")
+			req.Header.Set("connect-protocol-version", "1")
 		} else {
 			req.Header.Set("content-type", "application/proto")
 			req.Header.Set("connect-protocol-version", "1")
@@ -218,4 +236,18 @@ func matches(body, want []byte, grpcMode bool) bool {
 		return bytes.HasPrefix(body, want)
 	}
 	return len(body) >= len(want) && body[0] == 0 && bytes.Equal(body[5:len(want)], want[5:])
+}
+
+// toJSON turns a message of at most one length-delimited field 1 (ValidateApiKeyRequest{key}, or the empty
+// PingRequest) into its Connect JSON form.
+func toJSON(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	if b[0] != 0x0a {
+		panic("toJSON: only field 1 (length-delimited) is supported")
+	}
+	n, k := binary.Uvarint(b[1:])
+	out, _ := json.Marshal(map[string]string{"key": string(b[1+k : 1+k+int(n)])})
+	return out
 }
