@@ -1,7 +1,7 @@
 // `flux.apiKeys`: the friendly facade over ApiKeyService — plain inputs, Dates and numbers out, typed errors.
 import type { Client } from "@connectrpc/connect";
 import type { ApiKeyService } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
-import { toApiKey, toCreatedApiKey, toScope, toUsage, toValidationResult } from "./convert.js";
+import { toApiKey, toCreatedApiKey, toRotatedApiKey, toScope, toUsage, toValidationResult } from "./convert.js";
 import {
   createRequest,
   type CreateApiKeyInput,
@@ -14,7 +14,7 @@ import {
   type UsageOptions,
   type ValidateOptions,
 } from "./requests.js";
-import type { ApiKey, ApiKeyPage, CreatedApiKey, KeyInfo, Scope, Usage, ValidationResult } from "./types.js";
+import type { ApiKey, ApiKeyPage, CreatedApiKey, KeyInfo, RotatedApiKey, Scope, Usage, ValidationResult } from "./types.js";
 import { acceptedKey } from "./validation.js";
 
 export class ApiKeys {
@@ -40,10 +40,13 @@ export class ApiKeys {
     return toValidationResult(res);
   }
 
-  /** Issues a new secret for the same key; the old one stops working when this resolves (or after the grace period). */
-  async rotate(id: string, options: RotateOptions = {}): Promise<CreatedApiKey> {
+  /**
+   * Issues a new secret for the same key; the old one stops working when this resolves (or after the grace period)
+   * on every replica that confirmed: see `unconfirmedReplicas`.
+   */
+  async rotate(id: string, options: RotateOptions = {}): Promise<RotatedApiKey> {
     const res = await this.raw.rotateApiKey({ id, gracePeriodSeconds: options.gracePeriodSeconds ?? 0 });
-    return toCreatedApiKey(res.apiKey, res.secret);
+    return toRotatedApiKey(res.apiKey, res.secret, res.unconfirmedReplicas);
   }
 
   /** Changes only the fields given; null clears `rateLimit` or `expiresAt`. */

@@ -13,6 +13,7 @@ import {
   ApiKey,
   type ApiKeyFields,
   CreatedApiKey,
+  RotatedApiKey,
   KeyInfo,
   type KeyState,
   type Outcome,
@@ -65,6 +66,9 @@ export const toApiKey = (k: WireApiKey | undefined): ApiKey => new ApiKey(apiKey
 
 export const toCreatedApiKey = (k: WireApiKey | undefined, secret: string): CreatedApiKey =>
   new CreatedApiKey(apiKeyFields(required(k, "api_key")), secret);
+
+export const toRotatedApiKey = (k: WireApiKey | undefined, secret: string, unconfirmedReplicas: number): RotatedApiKey =>
+  new RotatedApiKey(apiKeyFields(required(k, "api_key")), secret, unconfirmedReplicas);
 
 export function toRateLimitState(r: WireRateLimitState | undefined): RateLimitState | undefined {
   if (!r) return undefined;

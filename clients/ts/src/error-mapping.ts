@@ -1,6 +1,7 @@
 // The one function that turns any transport failure into the SDK's typed errors: by the google.rpc.ErrorInfo
 // `reason` the server attaches (grpc-status-details-bin on gRPC, error details on Connect), else by status code.
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { ErrorReason as ErrorReasonEnum } from "./gen/flux/apikeys/v1/error_reason_pb.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 import {
   AuthenticationError,
@@ -16,25 +17,15 @@ import {
   UnknownScopeError,
 } from "./errors.js";
 
-/** Every reason the server sends (domain "flux.apikeys.v1"). */
-export type ErrorReason =
-  | "ADMIN_KEY_MISSING"
-  | "ADMIN_KEY_INVALID"
-  | "AUTH_THROTTLED"
-  | "PERMISSION_DENIED"
-  | "INVALID_ARGUMENT"
-  | "UNKNOWN_SCOPE"
-  | "KEY_NOT_FOUND"
-  | "SCOPE_NOT_FOUND"
-  | "ADMIN_KEY_NOT_FOUND"
-  | "KEY_REVOKED"
-  | "SCOPE_IN_USE"
-  | "STORE_UNAVAILABLE"
-  | "INTERNAL";
+/**
+ * Every reason the server sends (domain "flux.apikeys.v1"): the names of the proto enum ErrorReason
+ * (error_reason.proto) without their ERROR_REASON_ prefix, derived from the generated enum, never listed by hand.
+ */
+export type ErrorReason = Exclude<keyof typeof ErrorReasonEnum, "UNSPECIFIED">;
 
 type ErrorClass = new (message: string, init: FluxErrorInit) => FluxError;
 
-// Closed table: a reason added to ErrorReason without a class here fails to compile.
+// Closed table: a reason added to the proto enum without a class here fails to compile.
 const CLASS_OF_REASON: Record<ErrorReason, ErrorClass> = {
   ADMIN_KEY_MISSING: AuthenticationError,
   ADMIN_KEY_INVALID: AuthenticationError,

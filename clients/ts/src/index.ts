@@ -26,6 +26,7 @@ export {
   type ApiKeyFields,
   type ApiKeyPage,
   CreatedApiKey,
+  RotatedApiKey,
   type Granularity,
   KeyInfo,
   type KeyInfoFields,

@@ -92,6 +92,22 @@ export class CreatedApiKey extends ApiKey {
   }
 }
 
+/** What `rotate` resolves to: the key with its new secret, and whether every replica has confirmed the rotation. */
+export class RotatedApiKey extends CreatedApiKey {
+  /**
+   * How many server replicas (MongoDB with several Flux servers) had not confirmed the rotation when it answered;
+   * always 0 on a single server. 0: no replica accepts the old secret any more (past the grace period). Otherwise the
+   * rotation is saved all the same and this is still the only time the new secret is shown: keep it, and do not
+   * retry (that would rotate again); those replicas stop accepting the old secret on their own within seconds.
+   */
+  declare readonly unconfirmedReplicas: number;
+
+  constructor(fields: ApiKeyFields, secret: string, unconfirmedReplicas: number) {
+    super(fields, secret);
+    this.unconfirmedReplicas = unconfirmedReplicas;
+  }
+}
+
 /** Fields a validating service learns about a key. */
 export interface KeyInfoFields {
   id: string;

@@ -4,6 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { ErrorReasonSchema } from "../../../gen/ts/flux/apikeys/v1/error_reason_pb.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import type { ErrorReason as ServerErrorReason } from "../../../src/domain/errors.js";
 import { CODE_OF, ERROR_DOMAIN } from "../../../src/transport/error-table.js";
@@ -60,6 +61,17 @@ describe("toFluxError", () => {
     const err = toFluxError(rpcError(code, reason));
     expect(err).toBeInstanceOf(CLASS_OF_CODE[code]!);
     expect(err).toMatchObject({ code, reason, message: "some server text" });
+  });
+
+  it("maps every reason of the proto enum ErrorReason to a typed error by the reason alone", () => {
+    const reasons = ErrorReasonSchema.values.filter((v) => v.number !== 0).map((v) => v.localName);
+    expect(reasons).toContain("AUTH_THROTTLED");
+    for (const reason of reasons) {
+      // Code.Unknown has no class of its own: only the reason can choose the class here.
+      const err = toFluxError(rpcError(Code.Unknown, reason));
+      expect(err.constructor, reason).not.toBe(FluxError);
+      expect(err.reason).toBe(reason);
+    }
   });
 
   it("narrows UNKNOWN_SCOPE to UnknownScopeError with the scope names from metadata", () => {

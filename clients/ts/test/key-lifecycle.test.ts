@@ -10,6 +10,7 @@ import {
   KeyInfo,
   NotFoundError,
   RateLimitedError,
+  RotatedApiKey,
 } from "../src/node.js";
 import { newOrg, PROTOCOLS, rejection, type SdkServer, startSdkServer } from "./helpers.js";
 
@@ -66,6 +67,14 @@ describe.each(PROTOCOLS)("over %s", (protocol) => {
     expect(err).toBeInstanceOf(InvalidKeyError);
     expect(err).toMatchObject({ outcome: "NOT_FOUND", reason: "NOT_FOUND", code: undefined });
     expect((await flux().apiKeys.validate(rotated.secret)).id).toBe(key.id);
+  });
+
+  it("says from rotate how many replicas had not confirmed it: unconfirmedReplicas 0 on a single server", async () => {
+    const key = await flux().apiKeys.create({ orgId: newOrg(), name: "k" });
+    const rotated = await flux().apiKeys.rotate(key.id);
+    expect(rotated).toBeInstanceOf(RotatedApiKey);
+    expect(rotated).toBeInstanceOf(CreatedApiKey);
+    expect(rotated.unconfirmedReplicas).toBe(0);
   });
 
   it("keeps the old secret working for the grace period asked for", async () => {
