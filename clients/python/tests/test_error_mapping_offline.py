@@ -9,7 +9,7 @@ from typing import Tuple, Type
 import grpc
 import pytest
 from fake_server import FakeApiKeyService
-from flux.apikeys.v1 import api_key_service_pb2
+from flux.apikeys.v1 import api_key_service_pb2, error_reason_pb2
 
 import flux
 
@@ -25,7 +25,16 @@ CASES = [
     ("FAILED_PRECONDITION", "SCOPE_IN_USE", flux.FailedPreconditionError),
     ("UNAVAILABLE", "STORE_UNAVAILABLE", flux.UnavailableError),
     ("INTERNAL", "INTERNAL", flux.InternalError),
+    ("RESOURCE_EXHAUSTED", "AUTH_THROTTLED", flux.ThrottledError),
+    # A newer server's reason falls back on the code; so does a prefixed enum name, which is not a wire reason.
+    ("NOT_FOUND", "SOMETHING_NEW", flux.NotFoundError),
+    ("NOT_FOUND", "ERROR_REASON_KEY_NOT_FOUND", flux.NotFoundError),
     ("RESOURCE_EXHAUSTED", "SOMETHING_NEW", flux.FluxError),
+]
+
+# Every reason of the generated proto enum, as sent on the wire (the name without its ERROR_REASON_ prefix).
+PROTO_REASONS = [
+    name.removeprefix("ERROR_REASON_") for name, value in error_reason_pb2.ErrorReason.items() if value != 0
 ]
 
 
@@ -41,6 +50,21 @@ def test_maps_each_status_code_and_reason_to_its_error_class(
     assert error.reason == reason
     assert error.message == f"fake {reason}"
     assert isinstance(error.__cause__, grpc.RpcError)
+
+
+@pytest.mark.parametrize("reason", PROTO_REASONS)
+def test_every_reason_of_the_proto_enum_maps_to_a_typed_error_by_the_reason_alone(
+    fake_client: flux.Client, reason: str
+) -> None:
+    # UNKNOWN has no class of its own: only the reason can choose the class.
+    with pytest.raises(flux.FluxError) as caught:
+        fake_client.api_keys.get(f"fail:UNKNOWN:{reason}")
+    assert type(caught.value) is not flux.FluxError
+    assert caught.value.reason == reason and caught.value.code is grpc.StatusCode.UNKNOWN
+
+
+def test_the_proto_enum_lists_the_reasons_the_sdk_documents() -> None:
+    assert {"UNKNOWN_SCOPE", "KEY_NOT_FOUND", "AUTH_THROTTLED", "STORE_UNAVAILABLE"} <= set(PROTO_REASONS)
 
 
 def test_unknown_scope_error_lists_the_unknown_scopes(fake_client: flux.Client) -> None:

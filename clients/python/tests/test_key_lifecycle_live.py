@@ -42,6 +42,16 @@ def test_a_key_lives_through_validate_rotate_and_its_rate_limit(client: flux.Cli
     assert error.reset_at is not None and error.reset_at > datetime.now(timezone.utc)
 
 
+def test_rotate_says_how_many_replicas_had_not_confirmed_it_zero_on_a_single_server(
+    client: flux.Client, org_id: str
+) -> None:
+    key = client.api_keys.create(org_id=org_id, name="rotated")
+    rotated = client.api_keys.rotate(key.id)
+    assert isinstance(rotated, flux.RotatedApiKey) and isinstance(rotated, flux.CreatedApiKey)
+    assert rotated.unconfirmed_replicas == 0
+    assert rotated.id == key.id and rotated.secret not in repr(rotated)
+
+
 def test_usage_counts_every_validation_and_its_errors(client: flux.Client, org_id: str, scope: str) -> None:
     other = client.api_keys.define_scope(unique_scope_name("data:write")).name
     key = client.api_keys.create(org_id=org_id, name="metered", scopes=[scope])

@@ -12,7 +12,7 @@ from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api
 from . import _convert, _requests
 from ._connection import open_channel
 from ._errors import from_rpc_error
-from ._models import ApiKey, ApiKeyPage, CreatedApiKey, Granularity, KeyInfo, RateLimit, Scope, Usage
+from ._models import ApiKey, ApiKeyPage, CreatedApiKey, Granularity, KeyInfo, RateLimit, RotatedApiKey, Scope, Usage
 from ._requests import UNSET, _Unset
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -83,10 +83,13 @@ class ApiKeys:
         response = self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes))
         return _convert.key_info_or_raise(response)
 
-    def rotate(self, key_id: str, grace_period_seconds: int = 0) -> CreatedApiKey:
-        """Issues a new secret; the old one stops working at once (or after grace_period_seconds)."""
+    def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:
+        """Issues a new secret; the old one stops working at once (or after grace_period_seconds).
+
+        On a server with several replicas, see RotatedApiKey.unconfirmed_replicas.
+        """
         request = api_key_service_pb2.RotateApiKeyRequest(id=key_id, grace_period_seconds=grace_period_seconds)
-        return _convert.created_api_key(self._client().call("RotateApiKey", request))
+        return _convert.rotated_api_key(self._client().call("RotateApiKey", request))
 
     def update(
         self,

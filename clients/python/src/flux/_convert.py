@@ -18,6 +18,7 @@ from ._models import (
     Outcome,
     RateLimit,
     RateLimitState,
+    RotatedApiKey,
     Scope,
     Usage,
     UsageBucket,
@@ -51,10 +52,14 @@ def api_key(message: api_key_pb2.ApiKey) -> ApiKey:
     return ApiKey(**_api_key_fields(message))
 
 
-def created_api_key(
-    message: api_key_service_pb2.CreateApiKeyResponse | api_key_service_pb2.RotateApiKeyResponse,
-) -> CreatedApiKey:
+def created_api_key(message: api_key_service_pb2.CreateApiKeyResponse) -> CreatedApiKey:
     return CreatedApiKey(**_api_key_fields(message.api_key), secret=message.secret)
+
+
+def rotated_api_key(message: api_key_service_pb2.RotateApiKeyResponse) -> RotatedApiKey:
+    return RotatedApiKey(
+        **_api_key_fields(message.api_key), secret=message.secret, unconfirmed_replicas=message.unconfirmed_replicas
+    )
 
 
 def _api_key_fields(message: api_key_pb2.ApiKey) -> dict[str, Any]:

@@ -1,16 +1,18 @@
 """The SDK's error hierarchy, and the one function (from_rpc_error) that turns transport errors into it.
 
-Errors are chosen by gRPC status code and the google.rpc.ErrorInfo `reason` the server attaches in
-`grpc-status-details-bin`, never by message text.
+Errors are chosen by the google.rpc.ErrorInfo `reason` the server attaches in `grpc-status-details-bin` (a value of
+the generated proto enum ErrorReason), else by gRPC status code, never by message text.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Type
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+
+from flux.apikeys.v1 import error_reason_pb2
 
 from ._models import KeyInfo, Outcome
 
@@ -75,6 +77,10 @@ class FailedPreconditionError(FluxError):
     """The resource is in a state that forbids the change, e.g. KEY_REVOKED, SCOPE_IN_USE."""
 
 
+class ThrottledError(FluxError):
+    """Too many failed admin-key attempts came from this address: wait `retry_after` seconds (AUTH_THROTTLED)."""
+
+
 class UnavailableError(FluxError):
     """Flux or its store cannot answer now; retrying later may succeed (UNAVAILABLE)."""
 
@@ -110,7 +116,29 @@ class RateLimitedError(InvalidKeyError):
         self.reset_at = reset_at
 
 
-# Closed table: every gRPC code the server uses has its class; any other code is a plain FluxError.
+ErrorReason = error_reason_pb2.ErrorReason
+# ErrorInfo.reason is the enum value's name without this prefix, e.g. "UNKNOWN_SCOPE".
+REASON_PREFIX = "ERROR_REASON_"
+
+# Every reason of the proto enum (error_reason.proto, the one list) has its class; a test checks that none is
+# missing, so a reason added to the proto without a class here fails the suite.
+_BY_REASON: Dict[int, Type[FluxError]] = {
+    ErrorReason.ERROR_REASON_ADMIN_KEY_MISSING: AuthenticationError,
+    ErrorReason.ERROR_REASON_ADMIN_KEY_INVALID: AuthenticationError,
+    ErrorReason.ERROR_REASON_AUTH_THROTTLED: ThrottledError,
+    ErrorReason.ERROR_REASON_PERMISSION_DENIED: PermissionDeniedError,
+    ErrorReason.ERROR_REASON_INVALID_ARGUMENT: InvalidArgumentError,
+    ErrorReason.ERROR_REASON_UNKNOWN_SCOPE: UnknownScopeError,
+    ErrorReason.ERROR_REASON_KEY_NOT_FOUND: NotFoundError,
+    ErrorReason.ERROR_REASON_SCOPE_NOT_FOUND: NotFoundError,
+    ErrorReason.ERROR_REASON_ADMIN_KEY_NOT_FOUND: NotFoundError,
+    ErrorReason.ERROR_REASON_KEY_REVOKED: FailedPreconditionError,
+    ErrorReason.ERROR_REASON_SCOPE_IN_USE: FailedPreconditionError,
+    ErrorReason.ERROR_REASON_STORE_UNAVAILABLE: UnavailableError,
+    ErrorReason.ERROR_REASON_INTERNAL: InternalError,
+}
+
+# For failures without a known reason: proxies, a newer server's reason, or no server at all.
 _BY_CODE = {
     grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
@@ -120,8 +148,17 @@ _BY_CODE = {
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.INTERNAL: InternalError,
 }
-# Reasons that narrow their code's class.
-_BY_REASON = {"UNKNOWN_SCOPE": UnknownScopeError}
+
+
+def reason_value(reason: Optional[str]) -> Optional[int]:
+    """The ErrorReason value of a wire reason ("KEY_NOT_FOUND"), or None when this SDK does not know it."""
+    if not reason or reason.startswith(REASON_PREFIX):
+        return None
+    try:
+        value = ErrorReason.Value(REASON_PREFIX + reason)
+    except ValueError:
+        return None
+    return None if value == ErrorReason.ERROR_REASON_UNSPECIFIED else value
 
 
 def from_rpc_error(error: grpc.RpcError) -> FluxError:
@@ -129,7 +166,8 @@ def from_rpc_error(error: grpc.RpcError) -> FluxError:
     code = _call_attr(error, "code")
     message = _call_attr(error, "details") or (code.name if code is not None else str(error))
     reason, metadata, retry_after = _decode_details(_call_attr(error, "trailing_metadata") or ())
-    cls = _BY_REASON.get(reason or "") or _BY_CODE.get(code, FluxError)
+    value = reason_value(reason)
+    cls = _BY_REASON[value] if value is not None else _BY_CODE.get(code, FluxError)
     if code is grpc.StatusCode.UNAVAILABLE and reason is None:
         reason = "UNAVAILABLE"  # transport failure (no server, connection reset): no ErrorInfo was sent
     return cls(message, code=code, reason=reason, metadata=metadata, retry_after=retry_after)

@@ -74,6 +74,17 @@ class CreatedApiKey(ApiKey):
 
 
 @dataclass(frozen=True)
+class RotatedApiKey(CreatedApiKey):
+    """What rotate() returns: the key with its new secret, and whether every replica has confirmed the rotation."""
+
+    # How many server replicas (MongoDB with several Flux servers) had not confirmed the rotation when it answered;
+    # always 0 on a single server. 0: no replica accepts the old secret any more (past the grace period). Otherwise
+    # the rotation is saved all the same and this is still the only time the new secret is shown: keep it, and do
+    # not retry (that would rotate again); those replicas stop accepting the old secret on their own within seconds.
+    unconfirmed_replicas: int = 0
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     """What a validating service learns about a valid key."""
 
