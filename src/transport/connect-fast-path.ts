@@ -13,7 +13,7 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { CallContext } from "./handlers.js";
-import { decodeSimpleValidateRequest, encodeValidateResponse, validateResponseJson } from "./hot-codec.js";
+import { decodeSimpleValidateRequest, decodeSimpleValidateRequestJson, encodeValidateResponse, validateResponseJson } from "./hot-codec.js";
 import { type ValidateApiKeyResponse, ValidateApiKeyRequestSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
@@ -36,6 +36,8 @@ export interface FastPathOptions {
 const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli];
 const PARSE_FAILURE = "parse binary: ";
 const utf8 = new TextEncoder();
+/** As connect-es decodes a JSON body (a BOM dropped, bad bytes replaced). */
+const utf8Decoder = new TextDecoder();
 
 /** Returns a handler that answers the call and returns true, or returns false having touched nothing. */
 export function createConnectFastPath(routes: FastRoute[], o: FastPathOptions): (req: Req, res: Res) => boolean {
@@ -47,7 +49,7 @@ export function createConnectFastPath(routes: FastRoute[], o: FastPathOptions): 
       const route = {
         ...r,
         binary: hot ? { parse: (b: Uint8Array) => decodeSimpleValidateRequest(b) ?? s.getI(true).parse(b) } : s.getI(true),
-        json: s.getI(false),
+        json: hot ? { parse: (b: Uint8Array) => decodeSimpleValidateRequestJson(utf8Decoder.decode(b)) ?? s.getI(false).parse(b) } : s.getI(false),
         out: hot
           ? [{ serialize: (m: unknown) => utf8.encode(validateResponseJson(m as ValidateApiKeyResponse)) }, { serialize: (m: unknown) => encodeValidateResponse(m as ValidateApiKeyResponse) }]
           : [s.getO(false), s.getO(true)],

@@ -56,6 +56,30 @@ export function decodeSimpleValidateRequest(b: Uint8Array): ValidateApiKeyReques
   return create(ValidateApiKeyRequestSchema, { key, requiredScopes });
 }
 
+/**
+ * A JSON request that is an object of "key" and "requiredScopes" with ASCII strings only, read by hand; undefined
+ * when protobuf-es must decide (other field names, types, non-ASCII text, bad JSON: it throws its own errors).
+ */
+export function decodeSimpleValidateRequestJson(text: string): ValidateApiKeyRequest | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  let key = "";
+  let requiredScopes: string[] = [];
+  for (const [k, x] of Object.entries(v)) {
+    if (k === "key" && typeof x === "string" && ASCII.test(x)) key = x;
+    else if (k === "requiredScopes" && Array.isArray(x) && x.every((s) => typeof s === "string" && ASCII.test(s))) requiredScopes = x;
+    else return undefined;
+  }
+  return create(ValidateApiKeyRequestSchema, { key, requiredScopes });
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
   if (m.$unknown || !u32(m.outcome)) return toBinary(ValidateApiKeyResponseSchema, m);

@@ -1,11 +1,11 @@
 // The hand-written codecs of the hot RPC (src/transport/hot-codec.ts) write exactly what protobuf-es writes and
 // read exactly what it reads, on generated messages: every outcome, keys with and without scopes, metadata,
 // expiry and unicode, rate limits at their edges, missing scopes; and requests whole, mutated and truncated.
-import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { KeyInfoSchema, ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
-import { decodeValidateRequest, encodeValidateResponse, validateResponseJson } from "../../src/transport/hot-codec.js";
+import { decodeSimpleValidateRequestJson, decodeValidateRequest, encodeValidateResponse, validateResponseJson } from "../../src/transport/hot-codec.js";
 
 const SEED = Number(process.env.FLUX_FUZZ_SEED ?? 7);
 function prng(seed: number) {
@@ -72,6 +72,22 @@ describe("hot codec = protobuf-es", () => {
         }
       };
       expect(outcome(() => decodeValidateRequest(input)), `seed ${SEED} ${input.toString("hex")}`).toEqual(outcome(() => fromBinary(ValidateApiKeyRequestSchema, input)));
+    }
+  });
+
+  it("reads every generated or mutated JSON ValidateApiKeyRequest as protobuf-es does (strict), or leaves it to protobuf-es", () => {
+    const JSON_BITS = ['"key"', '"requiredScopes"', '"required_scopes"', "null", "1", "[]", '["a"]', "{}", '"é"', '"\\ud800"', ",", ":", '"__proto__"'];
+    for (let i = 0; i < 5000; i++) {
+      const m = create(ValidateApiKeyRequestSchema, { key: str(), requiredScopes: Array.from({ length: r.int(3) }, str) });
+      let text = toJsonString(ValidateApiKeyRequestSchema, m);
+      for (let k = r.int(3); k > 0; k--) {
+        const at = r.int(text.length + 1);
+        text = text.slice(0, at) + r.pick(JSON_BITS) + text.slice(at + r.int(4));
+      }
+      const mine = decodeSimpleValidateRequestJson(text);
+      if (mine === undefined) continue; // protobuf-es decides
+      const theirs = fromJsonString(ValidateApiKeyRequestSchema, text, { ignoreUnknownFields: false });
+      expect(toBinary(ValidateApiKeyRequestSchema, mine).toString(), `seed ${SEED} ${text}`).toBe(toBinary(ValidateApiKeyRequestSchema, theirs).toString());
     }
   });
 });
