@@ -22,6 +22,13 @@ const schema = z.object({
   FLUX_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(20),
   FLUX_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(1000).default(1000),
   FLUX_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** Audit events older than this many days are pruned (hourly). */
+  FLUX_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  /** PEM files: set both and every address serves TLS only; re-read on SIGHUP. */
+  FLUX_TLS_CERT_FILE: z.string().min(1).optional(),
+  FLUX_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** PEM CA bundle: set, clients must present a certificate it signed (mTLS), on both addresses. */
+  FLUX_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -31,9 +38,24 @@ export class ConfigError extends Error {}
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith("FLUX_") && v !== ""));
   const parsed = schema.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  // Checks across settings, made on the raw values so they are reported together with every per-field issue.
+  const crossIssues = tlsPairingIssues(cleaned);
+  if (parsed.success && crossIssues.length === 0) return parsed.data;
+  const issues = [...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }))), ...crossIssues];
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+function tlsPairingIssues(env: Record<string, string | undefined>): { path: string; message: string }[] {
+  const cert = env.FLUX_TLS_CERT_FILE !== undefined;
+  const key = env.FLUX_TLS_KEY_FILE !== undefined;
+  const issues = [];
+  if (cert && !key) issues.push({ path: "FLUX_TLS_KEY_FILE", message: "must be set when FLUX_TLS_CERT_FILE is (TLS needs both)" });
+  if (key && !cert) issues.push({ path: "FLUX_TLS_CERT_FILE", message: "must be set when FLUX_TLS_KEY_FILE is (TLS needs both)" });
+  if (env.FLUX_TLS_CLIENT_CA_FILE !== undefined && !cert && !key) {
+    issues.push({ path: "FLUX_TLS_CLIENT_CA_FILE", message: "needs FLUX_TLS_CERT_FILE and FLUX_TLS_KEY_FILE (mTLS runs over TLS)" });
+  }
+  return issues;
 }
 
 export function splitHostPort(addr: string): { host: string; port: number } {

@@ -4,6 +4,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createDeps, openStores } from "./deps.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
+import { loadServerTls, type ServerTls, TlsLoadError } from "./transport/tls.js";
 import { describeStartupError, redactUri } from "./startup-errors.js";
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -18,6 +19,13 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     throw err;
   }
   const log = createLogger(config.FLUX_LOG_LEVEL);
+  let tls: ServerTls | undefined;
+  try {
+    tls = serverTls(config);
+  } catch (err) {
+    if (err instanceof TlsLoadError) fail(`cannot load the TLS certificate: ${err.message}`, 2);
+    throw err;
+  }
   const storeName = config.FLUX_MONGODB_URI ? `MongoDB at ${redactUri(config.FLUX_MONGODB_URI)}` : `embedded store in ${config.FLUX_DATA_DIR}`;
   let stores;
   try {
@@ -28,14 +36,18 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const deps = await createDeps(config, stores, log);
   let server;
   try {
-    server = await startServer(config, deps, log);
+    server = await startServer(config, deps, log, tls);
   } catch (err) {
     await deps.close();
     fail(`cannot listen: ${describeStartupError(err)}`, 1);
   }
   const lines = [`Flux API Keys is serving (store: ${storeName})`];
-  lines.push(`  gRPC  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}  (backend services, grpcurl, Python and Rust SDKs)`);
-  lines.push(`  HTTP  http://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/  (dashboard, Connect, gRPC-Web, /metrics)`);
+  lines.push(`  gRPC  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}${tls ? " over TLS" : ""}  (backend services, grpcurl, Python and Rust SDKs)`);
+  lines.push(`  HTTP  http${tls ? "s" : ""}://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/  (dashboard, Connect, gRPC-Web, /metrics)`);
+  if (tls) {
+    const c = tls.certificate();
+    lines.push(`  TLS   certificate serial ${c.serialNumber}, valid to ${c.validTo}${tls.requireClientCert ? "; client certificates required" : ""} (SIGHUP re-reads it)`);
+  }
   if (!config.FLUX_ADMIN_KEY) {
     const secret = await deps.services.adminKeys.bootstrapIfEmpty();
     if (secret) {
@@ -59,6 +71,21 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // New handshakes get the new certificate; open connections and their calls carry on with the old one.
+  process.on("SIGHUP", () => {
+    if (!tls) return void log.info("SIGHUP: TLS is off, nothing to reload");
+    try {
+      const c = tls.reload();
+      log.info({ serialNumber: c.serialNumber, validTo: c.validTo }, "TLS certificate reloaded");
+    } catch (err) {
+      log.error({ cause: (err as Error).message }, "TLS reload failed: still serving the previous certificate");
+    }
+  });
+}
+
+function serverTls(config: Config): ServerTls | undefined {
+  if (!config.FLUX_TLS_CERT_FILE || !config.FLUX_TLS_KEY_FILE) return undefined;
+  return loadServerTls({ certFile: config.FLUX_TLS_CERT_FILE, keyFile: config.FLUX_TLS_KEY_FILE, clientCaFile: config.FLUX_TLS_CLIENT_CA_FILE });
 }
 
 function hostOf(addr: string) {

@@ -7,6 +7,8 @@ import { createConnectHandler, type HttpHandler, type HttpServer, startHttpServe
 import { startGrpcServer, stopGrpcServer, type GrpcServer } from "./transport/grpc-server.js";
 import { createServedServices } from "./transport/handlers.js";
 import { createDashboardHandler } from "./dashboard/static-handler.js";
+import { startHttpsServer } from "./transport/https-server.js";
+import { grpcServerCredentials, type ServerTls } from "./transport/tls.js";
 
 export interface RunningServer {
   grpcPort: number;
@@ -18,14 +20,17 @@ export async function startServer(
   config: Pick<Config, "FLUX_GRPC_ADDR" | "FLUX_HTTP_ADDR" | "FLUX_SHUTDOWN_GRACE_MS">,
   deps: Deps,
   log: Logger,
+  /** Set: both addresses serve TLS only, with certificates that follow its reloads. */
+  tls?: ServerTls,
 ): Promise<RunningServer> {
   const served = createServedServices(deps);
   let grpc: GrpcServer | undefined;
   let httpServer: HttpServer | undefined;
   try {
-    grpc = await startGrpcServer(served, config.FLUX_GRPC_ADDR, log, deps.metrics);
+    grpc = await startGrpcServer(served, config.FLUX_GRPC_ADDR, log, deps.metrics, tls && grpcServerCredentials(tls));
     const handler = createConnectHandler(served, log, fallback(deps), deps.metrics);
-    httpServer = await startHttpServer(handler, splitHostPort(config.FLUX_HTTP_ADDR));
+    const addr = splitHostPort(config.FLUX_HTTP_ADDR);
+    httpServer = tls ? await startHttpsServer(handler, addr, tls) : await startHttpServer(handler, addr);
   } catch (err) {
     if (grpc) grpc.server.forceShutdown();
     throw err;

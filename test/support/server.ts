@@ -5,6 +5,7 @@ import type { Config } from "../../src/config.js";
 import { ManualClock } from "../../src/domain/clock.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { startServer, type RunningServer } from "../../src/server.js";
+import type { ServerTls } from "../../src/transport/tls.js";
 import { connectCaller, grpcCaller, type Caller } from "./callers.js";
 import { openTestStores, type StoreKind } from "./stores.js";
 
@@ -24,7 +25,7 @@ export interface TestServer {
 export async function startTestServer(
   kind: StoreKind,
   label: string,
-  opts: { clock?: ManualClock; config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">> } = {},
+  opts: { clock?: ManualClock; config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">>; tls?: ServerTls } = {},
 ): Promise<TestServer> {
   const { stores, dbName, dispose } = await openTestStores(kind, label);
   const logs: string[] = [];
@@ -42,7 +43,7 @@ export async function startTestServer(
     log,
     clock,
   );
-  const server = await startServer({ FLUX_GRPC_ADDR: "127.0.0.1:0", FLUX_HTTP_ADDR: "127.0.0.1:0", FLUX_SHUTDOWN_GRACE_MS: 2000 }, deps, log);
+  const server = await startServer({ FLUX_GRPC_ADDR: "127.0.0.1:0", FLUX_HTTP_ADDR: "127.0.0.1:0", FLUX_SHUTDOWN_GRACE_MS: 2000 }, deps, log, opts.tls);
   const callers = [grpcCaller(server.grpcPort), connectCaller(server.httpPort)];
   return {
     server,
