@@ -9,6 +9,7 @@ const FILES: &[&str] = &[
     "flux/apikeys/v1/api_key_service.proto",
     "flux/apikeys/v1/admin_key_service.proto",
     "flux/apikeys/v1/ping_service.proto",
+    "flux/apikeys/v1/error_reason.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -84,7 +84,7 @@ impl ApiKeys<'_> {
             .create_api_key(pb::CreateApiKeyRequest::from(request))
             .await?
             .into_inner();
-        issued(api_key, secret)
+        issued(api_key, secret, 0)
     }
 
     /// The key's info when `raw_key` is valid; `Error::InvalidKey` or `Error::RateLimited` when not.
@@ -115,7 +115,8 @@ impl ApiKeys<'_> {
         Ok(response.into())
     }
 
-    /// Issues a new secret for key `id`; the old one stops working at once.
+    /// Issues a new secret for key `id`; the old one stops working at once (on every replica that
+    /// confirmed: see `IssuedApiKey::unconfirmed_replicas`).
     pub async fn rotate(&self, id: &str) -> Result<IssuedApiKey, Error> {
         self.rotate_with_grace(id, Duration::ZERO).await
     }
@@ -131,9 +132,11 @@ impl ApiKeys<'_> {
             grace_period_seconds: u32::try_from(grace.as_secs()).unwrap_or(u32::MAX),
         };
         let pb::RotateApiKeyResponse {
-            api_key, secret, ..
+            api_key,
+            secret,
+            unconfirmed_replicas,
         } = self.raw()?.rotate_api_key(request).await?.into_inner();
-        issued(api_key, secret)
+        issued(api_key, secret, unconfirmed_replicas)
     }
 
     /// Changes the fields set in `request`; returns the key after the change.

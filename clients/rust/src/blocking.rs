@@ -149,7 +149,8 @@ impl ApiKeys<'_> {
             .block_on(self.inner.check(raw_key, required_scopes))
     }
 
-    /// Issues a new secret for key `id`; the old one stops working at once.
+    /// Issues a new secret for key `id`; the old one stops working at once (on every replica that
+    /// confirmed: see `IssuedApiKey::unconfirmed_replicas`).
     pub fn rotate(&self, id: &str) -> Result<IssuedApiKey, Error> {
         self.flux.block_on(self.inner.rotate(id))
     }

@@ -15,8 +15,7 @@ pub(crate) fn time_to(t: Option<SystemTime>) -> Option<prost_types::Timestamp> {
 
 /// A response field the server must always set; its absence is a protocol fault.
 pub(crate) fn required<T>(value: Option<T>, what: &str) -> Result<T, Error> {
-    value.ok_or_else(|| Error::Other {
-        code: tonic::Code::Internal,
+    value.ok_or_else(|| Error::Internal {
         reason: String::new(),
         message: format!("the server's response lacks {what}"),
     })
@@ -138,12 +137,17 @@ impl From<pb::ApiKey> for ApiKey {
     }
 }
 
-pub(crate) fn issued(api_key: Option<pb::ApiKey>, secret: String) -> Result<IssuedApiKey, Error> {
+pub(crate) fn issued(
+    api_key: Option<pb::ApiKey>,
+    secret: String,
+    unconfirmed_replicas: u32,
+) -> Result<IssuedApiKey, Error> {
     let api_key = ApiKey::from(required(api_key, "api_key")?);
     Ok(IssuedApiKey {
         id: api_key.id.clone(),
         secret,
         api_key,
+        unconfirmed_replicas,
     })
 }
 

@@ -1,11 +1,13 @@
 //! The SDK's one error type, and `from_status`: the single place that turns gRPC statuses into it.
-//! Errors branch on the server's `google.rpc.ErrorInfo` reason, never on message text.
+//! Errors branch on the server's `google.rpc.ErrorInfo` reason (a value of the generated proto enum
+//! [`ErrorReason`]), else on the status code, never on message text.
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use tonic::Code;
 use tonic_types::StatusExt;
 
+pub use crate::proto::v1::ErrorReason;
 use crate::types::{KeyInfo, Outcome};
 
 /// The error domain the Flux server puts in every `google.rpc.ErrorInfo`.
@@ -37,6 +39,14 @@ pub enum Error {
     /// KEY_REVOKED (changing a revoked key), SCOPE_IN_USE.
     #[error("failed precondition ({reason}): {message}")]
     FailedPrecondition { reason: String, message: String },
+    /// Too many failed admin-key attempts came from this address (AUTH_THROTTLED): wait
+    /// `retry_after`, then retry with a valid admin key.
+    #[error("throttled ({reason}): {message}")]
+    Throttled {
+        reason: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// The server cannot serve now (STORE_UNAVAILABLE); retrying later may help.
     #[error("unavailable ({reason}): {message}")]
     Unavailable {
@@ -44,6 +54,9 @@ pub enum Error {
         message: String,
         retry_after: Option<Duration>,
     },
+    /// The server failed unexpectedly (INTERNAL), or answered without a field it must send.
+    #[error("internal error ({reason}): {message}")]
+    Internal { reason: String, message: String },
     /// `validate` refused the key: not found, malformed, expired, revoked, disabled or lacking a
     /// required scope (see `missing_scopes`). `key` is set when the secret matched a key.
     #[error("invalid API key: {outcome:?}")]
@@ -67,7 +80,7 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
-    /// Any other status (INTERNAL, DEADLINE_EXCEEDED, …).
+    /// Any other status (DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED without a known reason, …).
     #[error("{code:?} ({reason}): {message}")]
     Other {
         code: Code,
@@ -85,17 +98,28 @@ impl Error {
             | Error::InvalidArgument { reason, .. }
             | Error::NotFound { reason, .. }
             | Error::FailedPrecondition { reason, .. }
+            | Error::Throttled { reason, .. }
             | Error::Unavailable { reason, .. }
+            | Error::Internal { reason, .. }
             | Error::Other { reason, .. } => Some(reason.as_str()).filter(|r| !r.is_empty()),
             _ => None,
         }
+    }
+
+    /// The reason as a value of the proto enum; `None` without one, or for a reason this SDK does
+    /// not know (a newer server's).
+    pub fn error_reason(&self) -> Option<ErrorReason> {
+        self.reason().and_then(ErrorReason::from_wire_name)
     }
 
     /// Whether the same call may succeed later unchanged.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Unavailable { .. } | Error::Transport { .. } | Error::RateLimited { .. }
+            Error::Unavailable { .. }
+                | Error::Transport { .. }
+                | Error::RateLimited { .. }
+                | Error::Throttled { .. }
         )
     }
 
@@ -113,6 +137,71 @@ impl From<tonic::Status> for Error {
     }
 }
 
+impl ErrorReason {
+    /// The string the server puts in `ErrorInfo.reason`: the value's name without its
+    /// `ERROR_REASON_` prefix, e.g. `"UNKNOWN_SCOPE"`.
+    pub fn wire_name(&self) -> &'static str {
+        let name = self.as_str_name();
+        name.strip_prefix(REASON_PREFIX).unwrap_or(name)
+    }
+
+    /// The value whose [`wire_name`](Self::wire_name) is `reason`; `None` for unknown reasons.
+    pub fn from_wire_name(reason: &str) -> Option<Self> {
+        if reason.starts_with(REASON_PREFIX) {
+            return None;
+        }
+        Self::from_str_name(&format!("{REASON_PREFIX}{reason}"))
+            .filter(|r| *r != ErrorReason::Unspecified)
+    }
+}
+
+const REASON_PREFIX: &str = "ERROR_REASON_";
+
+/// The variant each kind of failure becomes; chosen by reason when known, else by code.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Unauthenticated,
+    PermissionDenied,
+    InvalidArgument,
+    NotFound,
+    FailedPrecondition,
+    Throttled,
+    Unavailable,
+    Internal,
+    Other,
+}
+
+/// Exhaustive on purpose (no `_` arm): a reason added to the proto without a kind here fails to compile.
+fn kind_of_reason(reason: ErrorReason) -> Option<Kind> {
+    Some(match reason {
+        ErrorReason::Unspecified => return None,
+        ErrorReason::AdminKeyMissing | ErrorReason::AdminKeyInvalid => Kind::Unauthenticated,
+        ErrorReason::AuthThrottled => Kind::Throttled,
+        ErrorReason::PermissionDenied => Kind::PermissionDenied,
+        ErrorReason::InvalidArgument | ErrorReason::UnknownScope => Kind::InvalidArgument,
+        ErrorReason::KeyNotFound | ErrorReason::ScopeNotFound | ErrorReason::AdminKeyNotFound => {
+            Kind::NotFound
+        }
+        ErrorReason::KeyRevoked | ErrorReason::ScopeInUse => Kind::FailedPrecondition,
+        ErrorReason::StoreUnavailable => Kind::Unavailable,
+        ErrorReason::Internal => Kind::Internal,
+    })
+}
+
+/// For failures without a known reason: proxies, a newer server's reason, or no server at all.
+fn kind_of_code(code: Code) -> Kind {
+    match code {
+        Code::Unauthenticated => Kind::Unauthenticated,
+        Code::PermissionDenied => Kind::PermissionDenied,
+        Code::InvalidArgument => Kind::InvalidArgument,
+        Code::NotFound => Kind::NotFound,
+        Code::FailedPrecondition => Kind::FailedPrecondition,
+        Code::Unavailable => Kind::Unavailable,
+        Code::Internal => Kind::Internal,
+        _ => Kind::Other,
+    }
+}
+
 /// Turns any `tonic::Status` (from the server or from the transport) into an [`Error`].
 pub fn from_status(status: tonic::Status) -> Error {
     let details = status.get_error_details();
@@ -126,23 +215,33 @@ pub fn from_status(status: tonic::Status) -> Error {
         let message = format!("{:?}: {message}", status.code());
         return Error::transport(message, Some(Box::new(status)));
     }
-    match status.code() {
-        Code::Unauthenticated => Error::Unauthenticated { reason, message },
-        Code::PermissionDenied => Error::PermissionDenied { reason, message },
-        Code::InvalidArgument => Error::InvalidArgument {
+    let retry_after = details.retry_info().and_then(|r| r.retry_delay);
+    let kind = ErrorReason::from_wire_name(&reason)
+        .and_then(kind_of_reason)
+        .unwrap_or_else(|| kind_of_code(status.code()));
+    match kind {
+        Kind::Unauthenticated => Error::Unauthenticated { reason, message },
+        Kind::PermissionDenied => Error::PermissionDenied { reason, message },
+        Kind::InvalidArgument => Error::InvalidArgument {
             reason,
             message,
             metadata,
         },
-        Code::NotFound => Error::NotFound { reason, message },
-        Code::FailedPrecondition => Error::FailedPrecondition { reason, message },
-        Code::Unavailable => Error::Unavailable {
+        Kind::NotFound => Error::NotFound { reason, message },
+        Kind::FailedPrecondition => Error::FailedPrecondition { reason, message },
+        Kind::Throttled => Error::Throttled {
             reason,
             message,
-            retry_after: details.retry_info().and_then(|r| r.retry_delay),
+            retry_after,
         },
-        code => Error::Other {
-            code,
+        Kind::Unavailable => Error::Unavailable {
+            reason,
+            message,
+            retry_after,
+        },
+        Kind::Internal => Error::Internal { reason, message },
+        Kind::Other => Error::Other {
+            code: status.code(),
             reason,
             message,
         },
@@ -175,6 +274,7 @@ mod tests {
             (Code::FailedPrecondition, "SCOPE_IN_USE"),
             (Code::Unavailable, "STORE_UNAVAILABLE"),
             (Code::Internal, "INTERNAL"),
+            (Code::ResourceExhausted, "AUTH_THROTTLED"),
         ];
         for (code, reason) in cases {
             let err = from_status(status(code, reason, &[("scopes", "a,b")]));
@@ -184,11 +284,12 @@ mod tests {
                 | (Error::PermissionDenied { .. }, Code::PermissionDenied)
                 | (Error::NotFound { .. }, Code::NotFound)
                 | (Error::FailedPrecondition { .. }, Code::FailedPrecondition)
-                | (Error::Unavailable { .. }, Code::Unavailable) => true,
+                | (Error::Unavailable { .. }, Code::Unavailable)
+                | (Error::Internal { .. }, Code::Internal)
+                | (Error::Throttled { .. }, Code::ResourceExhausted) => true,
                 (Error::InvalidArgument { metadata, .. }, Code::InvalidArgument) => {
                     metadata.get("scopes").map(String::as_str) == Some("a,b")
                 }
-                (Error::Other { code: c, .. }, _) => *c == code,
                 _ => false,
             };
             assert!(ok, "{code:?} mapped to {err:?}");

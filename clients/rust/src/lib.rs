@@ -43,7 +43,7 @@ pub mod r#async {
 pub use async_client::Flux as AsyncFlux;
 pub use blocking::{ApiKeys, Flux};
 pub use builder::FluxBuilder;
-pub use error::{from_status, Error, ERROR_DOMAIN};
+pub use error::{from_status, Error, ErrorReason, ERROR_DOMAIN};
 pub use transport::{AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, DEFAULT_URL};
 pub use types::{
     ApiKey, ApiKeyPage, CreateApiKeyRequest, IssuedApiKey, KeyInfo, KeyState, ListApiKeysRequest,

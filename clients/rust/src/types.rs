@@ -88,6 +88,13 @@ pub struct IssuedApiKey {
     pub id: String,
     pub secret: String,
     pub api_key: ApiKey,
+    /// From `rotate`: how many server replicas (MongoDB with several Flux servers) had not
+    /// confirmed the rotation when it answered; always 0 on a single server, and from `create`.
+    /// 0: no replica accepts the old secret any more (past the grace period). Otherwise the
+    /// rotation is saved all the same and this is still the only time the new secret is shown:
+    /// keep it, and do not retry (that would rotate again); those replicas stop accepting the old
+    /// secret on their own within seconds.
+    pub unconfirmed_replicas: u32,
 }
 
 impl fmt::Debug for IssuedApiKey {
@@ -96,6 +103,7 @@ impl fmt::Debug for IssuedApiKey {
             .field("id", &self.id)
             .field("secret", &"<redacted>")
             .field("api_key", &self.api_key)
+            .field("unconfirmed_replicas", &self.unconfirmed_replicas)
             .finish()
     }
 }

@@ -50,6 +50,22 @@ fn rejects_the_old_secret_as_soon_as_rotate_returns() {
 }
 
 #[test]
+fn rotate_says_how_many_replicas_had_not_confirmed_it_zero_on_a_single_server() {
+    let flux = admin();
+    define_shared_scopes(&flux);
+    let key = create_key(&flux, &[READ]);
+    assert_eq!(key.unconfirmed_replicas, 0, "create never reports replicas");
+    let rotated = flux.api_keys().rotate(&key.id).expect("rotate");
+    assert_eq!(rotated.unconfirmed_replicas, 0);
+    let graced = flux
+        .api_keys()
+        .rotate_with_grace(&key.id, Duration::from_secs(60))
+        .expect("rotate with grace");
+    assert_eq!(graced.unconfirmed_replicas, 0);
+    assert!(!format!("{graced:?}").contains(&graced.secret));
+}
+
+#[test]
 fn refuses_validation_with_retry_after_once_the_limit_is_used_up() {
     let flux = admin();
     define_shared_scopes(&flux);
