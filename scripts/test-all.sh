@@ -39,7 +39,7 @@ record "vitest" $rc "$p" "$f"
 
 if [ -f clients/python/run-tests.sh ]; then
   step "Python SDK (pytest)"
-  node scripts/with-server.mjs -- bash clients/python/run-tests.sh 2>&1 | tee test-artifacts/python.log; rc=${PIPESTATUS[0]}
+  node scripts/with-server.mjs --tls -- bash clients/python/run-tests.sh 2>&1 | tee test-artifacts/python.log; rc=${PIPESTATUS[0]}
   p=$(grep -oE '[0-9]+ passed' test-artifacts/python.log | tail -1 | grep -oE '[0-9]+' || echo 0)
   f=$(grep -oE '[0-9]+ (failed|error)' test-artifacts/python.log | tail -1 | grep -oE '[0-9]+' || echo 0)
   [ "$rc" = 0 ] || [ "$f" != 0 ] || f=1
@@ -48,7 +48,7 @@ fi
 
 if [ -f clients/rust/run-tests.sh ]; then
   step "Rust SDK (cargo test)"
-  node scripts/with-server.mjs -- bash clients/rust/run-tests.sh 2>&1 | tee test-artifacts/rust.log; rc=${PIPESTATUS[0]}
+  node scripts/with-server.mjs --tls -- bash clients/rust/run-tests.sh 2>&1 | tee test-artifacts/rust.log; rc=${PIPESTATUS[0]}
   p=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' test-artifacts/rust.log | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
   f=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' test-artifacts/rust.log | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
   [ "$rc" = 0 ] || [ "$f" != 0 ] || f=1

@@ -1,7 +1,9 @@
 // Runs a command against a real Flux server: starts the MongoDB-compatible test server (or uses
 // FLUX_TEST_MONGODB_URI) and `flux-apikeys serve` on free ports, then runs the command with
 // FLUX_URL (gRPC), FLUX_HTTP_URL (Connect) and FLUX_TEST_ADMIN_KEY set, and stops everything.
-//   node scripts/with-server.mjs [--embedded] -- <command...>
+// --tls adds a second server over TLS (same store and admin key) with a CA made now: FLUX_TLS_URL,
+// FLUX_TLS_HTTP_URL, FLUX_TEST_CA_FILE, and FLUX_TEST_WRONG_CA_FILE (a CA that did not sign it).
+//   node scripts/with-server.mjs [--embedded] [--tls] -- <command...>
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startTestMongo } from "./test-mongo.mjs";
+import { createTestPki } from "./test-pki.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -66,13 +69,37 @@ export async function startFluxProcess(env, { timeoutMs = 60_000 } = {}) {
   };
 }
 
+/** A second Flux over TLS beside the first (its own data directory when the store is embedded). */
+async function startTlsServer(baseEnv) {
+  const pki = createTestPki();
+  const wrong = createTestPki({ name: "Not The Flux Test CA" });
+  const cert = pki.issueServer();
+  const dataDir = baseEnv.FLUX_DATA_DIR ? mkdtempSync(path.join(os.tmpdir(), "flux-sdk-tls-")) : undefined;
+  const server = await startFluxProcess({ ...baseEnv, ...(dataDir ? { FLUX_DATA_DIR: dataDir } : {}), FLUX_TLS_CERT_FILE: cert.cert, FLUX_TLS_KEY_FILE: cert.key });
+  return {
+    env: {
+      FLUX_TLS_URL: `https://127.0.0.1:${server.grpcPort}`,
+      FLUX_TLS_HTTP_URL: `https://127.0.0.1:${server.httpPort}`,
+      FLUX_TEST_CA_FILE: pki.caCert,
+      FLUX_TEST_WRONG_CA_FILE: wrong.caCert,
+    },
+    async stop() {
+      const exit = await server.stop();
+      if (exit !== 0) console.error(`flux TLS server exited with ${exit} on SIGTERM:\n${server.output()}`);
+      pki.remove();
+      wrong.remove();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   const sep = argv.indexOf("--");
   const opts = sep >= 0 ? argv.slice(0, sep) : [];
   const cmd = sep >= 0 ? argv.slice(sep + 1) : argv;
   if (cmd.length === 0) {
-    console.error("usage: node scripts/with-server.mjs [--embedded] -- <command...>");
+    console.error("usage: node scripts/with-server.mjs [--embedded] [--tls] -- <command...>");
     process.exit(2);
   }
   const adminKey = `test-admin-${randomBytes(12).toString("hex")}`;
@@ -88,9 +115,15 @@ async function main() {
     env.FLUX_MONGODB_DB = `sdk_${randomBytes(4).toString("hex")}`;
   }
   let server;
+  let tls;
   let code = 1;
+  const testEnv = {};
   try {
     server = await startFluxProcess(env);
+    if (opts.includes("--tls")) {
+      tls = await startTlsServer(env);
+      Object.assign(testEnv, tls.env);
+    }
     code = await new Promise((resolve) => {
       const child = spawn(cmd[0], cmd.slice(1), {
         stdio: "inherit",
@@ -99,6 +132,7 @@ async function main() {
           FLUX_URL: `http://127.0.0.1:${server.grpcPort}`,
           FLUX_HTTP_URL: `http://127.0.0.1:${server.httpPort}`,
           FLUX_TEST_ADMIN_KEY: adminKey,
+          ...testEnv,
         },
       });
       child.once("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0)));
@@ -113,6 +147,7 @@ async function main() {
         if (code === 0) code = 1;
       }
     }
+    if (tls) await tls.stop();
     if (mongo) await mongo.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
