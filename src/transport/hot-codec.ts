@@ -3,7 +3,7 @@
 // an answer is the same for every call on a key, so its bytes and its JSON are computed once (by protobuf-es
 // itself) per KeyInfo message, which mappers.ts keeps per key record. Whatever these do not cover goes to
 // protobuf-es, and test/unit/hot-codec.test.ts checks their output against protobuf-es's on generated messages.
-import { create, fromBinary, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   type KeyInfo,
@@ -53,7 +53,7 @@ export function decodeSimpleValidateRequest(b: Uint8Array): ValidateApiKeyReques
     else requiredScopes.push(s);
     i = end;
   }
-  return create(ValidateApiKeyRequestSchema, { key, requiredScopes });
+  return request(key, requiredScopes);
 }
 
 /**
@@ -75,10 +75,13 @@ export function decodeSimpleValidateRequestJson(text: string): ValidateApiKeyReq
     else if (k === "requiredScopes" && Array.isArray(x) && x.every((s) => typeof s === "string" && ASCII.test(s))) requiredScopes = x;
     else return undefined;
   }
-  return create(ValidateApiKeyRequestSchema, { key, requiredScopes });
+  return request(key, requiredScopes);
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
+
+/** What create(ValidateApiKeyRequestSchema, { key, requiredScopes }) returns (proto3: every field implicit). */
+const request = (key: string, requiredScopes: string[]): ValidateApiKeyRequest => ({ $typeName: "flux.apikeys.v1.ValidateApiKeyRequest", key, requiredScopes });
 
 /** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
@@ -88,41 +91,50 @@ export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
     key = keyBinary.get(m.key);
     if (!key) keyBinary.set(m.key, (key = toBinary(KeyInfoSchema, m.key)));
   }
-  const rate = m.rateLimit && rateLimitBinary(m.rateLimit);
-  if (rate === null) return toBinary(ValidateApiKeyResponseSchema, m);
+  const r = m.rateLimit;
+  let rateSize = 0;
+  let tsSize = 0;
+  let seconds = 0;
+  if (r) {
+    if (r.$unknown || !u32(r.limit) || !u32(r.remaining) || !u32(r.retryAfterMs)) return toBinary(ValidateApiKeyResponseSchema, m);
+    if (r.resetAt) {
+      const t = r.resetAt;
+      if (t.$unknown || t.seconds < 0n || t.seconds > MAX_SAFE || t.nanos < 0 || !Number.isInteger(t.nanos)) return toBinary(ValidateApiKeyResponseSchema, m);
+      seconds = Number(t.seconds);
+      tsSize = (seconds ? 1 + varintSize(seconds) : 0) + (t.nanos ? 1 + varintSize(t.nanos) : 0);
+      rateSize += 1 + varintSize(tsSize) + tsSize;
+    }
+    if (r.limit) rateSize += 1 + varintSize(r.limit);
+    if (r.remaining) rateSize += 1 + varintSize(r.remaining);
+    if (r.retryAfterMs) rateSize += 1 + varintSize(r.retryAfterMs);
+  }
   let size = (m.valid ? 2 : 0) + (m.outcome ? 1 + varintSize(m.outcome) : 0);
   if (key) size += 1 + varintSize(key.length) + key.length;
-  if (rate) size += 1 + varintSize(rate.length) + rate.length;
-  const scopes = m.missingScopes.map((s) => Buffer.from(s, "utf8"));
+  if (r) size += 1 + varintSize(rateSize) + rateSize;
+  const scopes = m.missingScopes.length ? m.missingScopes.map((s) => Buffer.from(s, "utf8")) : NONE;
   for (const s of scopes) size += 1 + varintSize(s.length) + s.length;
   const out = Buffer.allocUnsafe(size);
   let p = 0;
   if (m.valid) (out[p++] = 0x08), (out[p++] = 1);
   if (m.outcome) (out[p++] = 0x10), (p = varint(out, p, m.outcome));
   if (key) (out[p++] = 0x1a), (p = varint(out, p, key.length)), out.set(key, p), (p += key.length);
-  if (rate) (out[p++] = 0x22), (p = varint(out, p, rate.length)), out.set(rate, p), (p += rate.length);
+  if (r) {
+    (out[p++] = 0x22), (p = varint(out, p, rateSize));
+    if (r.limit) (out[p++] = 0x08), (p = varint(out, p, r.limit));
+    if (r.remaining) (out[p++] = 0x10), (p = varint(out, p, r.remaining));
+    if (r.resetAt) {
+      (out[p++] = 0x1a), (p = varint(out, p, tsSize));
+      if (seconds) (out[p++] = 0x08), (p = varint(out, p, seconds));
+      if (r.resetAt.nanos) (out[p++] = 0x10), (p = varint(out, p, r.resetAt.nanos));
+    }
+    if (r.retryAfterMs) (out[p++] = 0x20), (p = varint(out, p, r.retryAfterMs));
+  }
   for (const s of scopes) (out[p++] = 0x2a), (p = varint(out, p, s.length)), out.set(s, p), (p += s.length);
   return out;
 }
 
-/** RateLimitState's bytes; null when its timestamp is outside what this writes (then protobuf-es writes it all). */
-function rateLimitBinary(r: RateLimitState): Uint8Array | null {
-  if (r.$unknown || !u32(r.limit) || !u32(r.remaining) || !u32(r.retryAfterMs)) return null;
-  let ts: number[] | undefined;
-  if (r.resetAt) {
-    const { seconds, nanos } = r.resetAt;
-    if (r.resetAt.$unknown || seconds < 0n || seconds > BigInt(Number.MAX_SAFE_INTEGER) || nanos < 0) return null;
-    ts = [];
-    if (seconds) ts.push(0x08), pushVarint(ts, Number(seconds));
-    if (nanos) ts.push(0x10), pushVarint(ts, nanos);
-  }
-  const out: number[] = [];
-  if (r.limit) out.push(0x08), pushVarint(out, r.limit);
-  if (r.remaining) out.push(0x10), pushVarint(out, r.remaining);
-  if (ts) out.push(0x1a), pushVarint(out, ts.length), out.push(...ts);
-  if (r.retryAfterMs) out.push(0x20), pushVarint(out, r.retryAfterMs);
-  return Uint8Array.from(out);
-}
+const NONE: Buffer[] = [];
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** toJsonString(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function validateResponseJson(m: ValidateApiKeyResponse): string {
@@ -173,7 +185,3 @@ function varint(out: Uint8Array, p: number, v: number): number {
   return p;
 }
 
-function pushVarint(out: number[], v: number): void {
-  while (v > 127) out.push((v & 0x7f) | 0x80), (v = Math.floor(v / 128));
-  out.push(v);
-}

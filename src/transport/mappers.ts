@@ -3,7 +3,9 @@ import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { AdminKeyRecord, ApiKeyRecord, Outcome as DomainOutcome, RateLimit, ScopeRecord, ValidationResult } from "../domain/types.js";
 import { keyState } from "../domain/types.js";
+import type { AuditEvent as DomainAuditEvent, AuditTargetType as DomainTargetType } from "../domain/audit.js";
 import type { KeyUsage } from "../services/usage-service.js";
+import { AuditAction, type AuditEvent, AuditEventSchema, AuditTargetType } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { type GetApiKeyUsageResponse, GetApiKeyUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { type KeyInfo, KeyInfoSchema, Outcome, type RateLimitState, type ValidateApiKeyResponse } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
@@ -75,7 +77,8 @@ export function validationToWire(r: ValidationResult): ValidateApiKeyResponse {
   const l = r.rateLimit;
   if (l) {
     const rateLimit: RateLimitState = { $typeName: "flux.apikeys.v1.RateLimitState", limit: l.limit, remaining: l.remaining, retryAfterMs: l.retryAfterMs };
-    if (l.resetAtMs !== undefined) rateLimit.resetAt = timestampFromMs(l.resetAtMs);
+    // As timestampFromMs(l.resetAtMs) builds it.
+    if (l.resetAtMs !== undefined) rateLimit.resetAt = { $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(l.resetAtMs / 1000)), nanos: (l.resetAtMs % 1000) * 1_000_000 };
     m.rateLimit = rateLimit;
   }
   return m;
@@ -99,3 +102,22 @@ export function usageToWire(u: KeyUsage): GetApiKeyUsageResponse {
     })),
   });
 }
+
+export const auditEventToWire = (e: DomainAuditEvent): AuditEvent =>
+  create(AuditEventSchema, {
+    id: e.id,
+    time: ts(e.atMs),
+    action: AuditAction[e.action],
+    orgId: e.orgId ?? "",
+    targetType: AuditTargetType[e.targetType],
+    targetId: e.targetId,
+    actorAdminKeyId: e.actorId,
+    requestId: e.requestId ?? "",
+    callerAddress: e.callerAddress ?? "",
+    updateMask: e.updateMask ?? [],
+    before: e.before,
+    after: e.after,
+  });
+
+export const targetTypeFromWire = (t: AuditTargetType): DomainTargetType | undefined =>
+  t === AuditTargetType.UNSPECIFIED ? undefined : (AuditTargetType[t] as DomainTargetType);

@@ -5,6 +5,9 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@buf
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { KeyInfoSchema, ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+import { OUTCOMES, type ValidationResult } from "../../src/domain/types.js";
+import { validationToWire } from "../../src/transport/mappers.js";
+import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { decodeSimpleValidateRequestJson, decodeValidateRequest, encodeValidateResponse, validateResponseJson } from "../../src/transport/hot-codec.js";
 
 const SEED = Number(process.env.FLUX_FUZZ_SEED ?? 7);
@@ -88,6 +91,37 @@ describe("hot codec = protobuf-es", () => {
       if (mine === undefined) continue; // protobuf-es decides
       const theirs = fromJsonString(ValidateApiKeyRequestSchema, text, { ignoreUnknownFields: false });
       expect(toBinary(ValidateApiKeyRequestSchema, mine).toString(), `seed ${SEED} ${text}`).toBe(toBinary(ValidateApiKeyRequestSchema, theirs).toString());
+    }
+  });
+
+  it("builds the same ValidateApiKeyResponse as the create()-based mapper did, for generated results", () => {
+    // The mapper as it was before it built messages by hand (and kept KeyInfo per record).
+    const before = (r: ValidationResult) => {
+      const k = r.key;
+      const ts = (ms: number | undefined) => (ms === undefined ? undefined : timestampFromMs(ms));
+      return create(ValidateApiKeyResponseSchema, {
+        valid: r.outcome === "VALID",
+        outcome: Outcome[r.outcome],
+        key: k && { id: k.id, orgId: k.orgId, name: k.name, scopes: k.scopes, metadata: k.metadata, expiresAt: ts(k.expiresAtMs) },
+        rateLimit: r.rateLimit && { limit: r.rateLimit.limit, remaining: r.rateLimit.remaining, resetAt: ts(r.rateLimit.resetAtMs), retryAfterMs: r.rateLimit.retryAfterMs },
+        missingScopes: r.missingScopes,
+      });
+    };
+    for (let i = 0; i < 2000; i++) {
+      const result: ValidationResult = {
+        outcome: r.pick(OUTCOMES),
+        key:
+          r.next() < 0.8
+            ? { id: str(), orgId: str(), name: str(), scopes: Array.from({ length: r.int(3) }, str), metadata: Object.fromEntries(Array.from({ length: r.int(3) }, () => [str(), str()])), expiresAtMs: r.next() < 0.5 ? r.pick(MS) : undefined, enabled: true, displayHint: "h", createdAtMs: 1, updatedAtMs: 1, digest: "d" }
+            : undefined,
+        rateLimit: r.next() < 0.7 ? { limit: r.pick(U32), remaining: r.pick(U32), resetAtMs: r.pick(MS), retryAfterMs: r.pick(U32) } : undefined,
+        missingScopes: r.next() < 0.3 ? [str()] : [],
+      };
+      const mine = validationToWire(result);
+      const theirs = before(result);
+      expect(toJsonString(ValidateApiKeyResponseSchema, mine)).toBe(toJsonString(ValidateApiKeyResponseSchema, theirs));
+      expect(Buffer.from(toBinary(ValidateApiKeyResponseSchema, mine)).toString("hex")).toBe(Buffer.from(toBinary(ValidateApiKeyResponseSchema, theirs)).toString("hex"));
+      expect(Buffer.from(encodeValidateResponse(mine)).toString("hex")).toBe(Buffer.from(toBinary(ValidateApiKeyResponseSchema, theirs)).toString("hex"));
     }
   });
 });
