@@ -17,7 +17,7 @@ pub fn env(name: &str) -> String {
         Ok(value) if !value.is_empty() => value,
         _ => panic!(
             "{name} is not set. These tests need a running Flux server: from the repo root run \
-             `node scripts/with-server.mjs -- bash clients/rust/run-tests.sh`, or set FLUX_URL \
+             `node scripts/with-server.mjs --tls -- bash clients/rust/run-tests.sh`, or set FLUX_URL \
              and FLUX_TEST_ADMIN_KEY yourself."
         ),
     }
