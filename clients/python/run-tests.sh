@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the flux SDK (non-editable, stubs vendored from gen/python by setup.py) into the cached venv and
 # runs its pytest suite; exits with pytest's code. The live tests need a server:
-#   node scripts/with-server.mjs -- bash clients/python/run-tests.sh     (from the repo root)
+#   node scripts/with-server.mjs --tls -- bash clients/python/run-tests.sh     (from the repo root)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

@@ -20,7 +20,7 @@ def live() -> Live:
     if not url or not admin_key:
         pytest.fail(
             "FLUX_URL and FLUX_TEST_ADMIN_KEY must name a running Flux server: run "
-            "`node scripts/with-server.mjs -- bash clients/python/run-tests.sh` from the repo root",
+            "`node scripts/with-server.mjs --tls -- bash clients/python/run-tests.sh` from the repo root",
             pytrace=False,
         )
     return Live(url=url, admin_key=admin_key)

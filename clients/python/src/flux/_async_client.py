@@ -12,7 +12,7 @@ from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api
 
 from . import _convert, _requests
 from ._client import DEFAULT_TIMEOUT_SECONDS
-from ._connection import open_async_channel
+from ._connection import PemSource, TlsOptions, open_async_channel
 from ._errors import from_rpc_error
 from ._models import ApiKey, ApiKeyPage, CreatedApiKey, Granularity, KeyInfo, RateLimit, RotatedApiKey, Scope, Usage
 from ._requests import UNSET, _Unset
@@ -26,9 +26,18 @@ class AsyncClient:
     """
 
     def __init__(
-        self, admin_key: str, url: Optional[str] = None, *, timeout: Optional[float] = DEFAULT_TIMEOUT_SECONDS
+        self,
+        admin_key: str,
+        url: Optional[str] = None,
+        *,
+        timeout: Optional[float] = DEFAULT_TIMEOUT_SECONDS,
+        ca: Optional[PemSource] = None,
+        client_cert: Optional[PemSource] = None,
+        client_key: Optional[PemSource] = None,
     ) -> None:
-        self.channel, self.target = open_async_channel(admin_key, url)
+        """url "https://host:port" speaks TLS: ca (PEM bytes or a file path) replaces the system's roots, and
+        client_cert + client_key answer a server that requires client certificates (mTLS)."""
+        self.channel, self.target = open_async_channel(admin_key, url, TlsOptions(ca, client_cert, client_key))
         self.timeout = timeout
         # Escape hatches: the generated stubs, already authenticated by the channel.
         self.raw = api_key_service_pb2_grpc.ApiKeyServiceStub(self.channel)

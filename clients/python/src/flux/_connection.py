@@ -6,7 +6,8 @@ The admin key is added by a channel interceptor, so the raw stubs (client.raw) a
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import grpc
 import grpc.aio
@@ -41,6 +42,42 @@ def resolve_target(url: Optional[str] = None) -> Target:
     if not (":" in address and address.rsplit(":", 1)[1].isdigit()):  # "[::1]" has no port, "[::1]:80" has
         address = f"{address}:{443 if secure else 80}"
     return Target(address=address, secure=secure)
+
+
+PemSource = Union[bytes, str, "os.PathLike[str]"]
+
+
+class TlsOptions(NamedTuple):
+    """PEM material for https:// URLs: ca replaces the system's roots; client_cert + client_key for mTLS."""
+
+    ca: Optional[PemSource] = None
+    client_cert: Optional[PemSource] = None
+    client_key: Optional[PemSource] = None
+
+
+def _pem(value: Optional[PemSource], what: str) -> Optional[bytes]:
+    """bytes are PEM already; a str or path names a PEM file."""
+    if value is None or isinstance(value, bytes):
+        return value
+    try:
+        return Path(value).read_bytes()
+    except OSError as error:
+        raise ValueError(f"flux: cannot read {what} file {str(value)!r}: {error.strerror or error}") from error
+
+
+def channel_credentials(target: Target, tls: TlsOptions) -> Optional[grpc.ChannelCredentials]:
+    """TLS credentials for an https:// target (None for cleartext); TLS options on a cleartext URL are a mistake."""
+    if not target.secure:
+        if any(v is not None for v in tls):
+            raise ValueError("flux: ca, client_cert and client_key need an https:// URL")
+        return None
+    if (tls.client_cert is None) != (tls.client_key is None):
+        raise ValueError("flux: client_cert and client_key go together (mTLS)")
+    return grpc.ssl_channel_credentials(
+        root_certificates=_pem(tls.ca, "ca"),
+        private_key=_pem(tls.client_key, "client_key"),
+        certificate_chain=_pem(tls.client_cert, "client_cert"),
+    )
 
 
 def auth_metadata(admin_key: str) -> Tuple[Tuple[str, str], ...]:
@@ -95,22 +132,26 @@ class _AsyncAuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(_with_metadata(details, self._metadata), request)
 
 
-def open_channel(admin_key: str, url: Optional[str]) -> Tuple[grpc.Channel, Target]:
+def open_channel(admin_key: str, url: Optional[str], tls: TlsOptions = TlsOptions()) -> Tuple[grpc.Channel, Target]:
     target = resolve_target(url)
     interceptor = _AuthInterceptor(admin_key)
-    if target.secure:
-        channel = grpc.secure_channel(target.address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS)
+    credentials = channel_credentials(target, tls)
+    if credentials is not None:
+        channel = grpc.secure_channel(target.address, credentials, options=_CHANNEL_OPTIONS)
     else:
         channel = grpc.insecure_channel(target.address, options=_CHANNEL_OPTIONS)
     return grpc.intercept_channel(channel, interceptor), target
 
 
-def open_async_channel(admin_key: str, url: Optional[str]) -> Tuple[grpc.aio.Channel, Target]:
+def open_async_channel(
+    admin_key: str, url: Optional[str], tls: TlsOptions = TlsOptions()
+) -> Tuple[grpc.aio.Channel, Target]:
     target = resolve_target(url)
     interceptors = [_AsyncAuthInterceptor(admin_key)]
-    if target.secure:
+    credentials = channel_credentials(target, tls)
+    if credentials is not None:
         channel = grpc.aio.secure_channel(
-            target.address, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS, interceptors=interceptors
+            target.address, credentials, options=_CHANNEL_OPTIONS, interceptors=interceptors
         )
     else:
         channel = grpc.aio.insecure_channel(target.address, options=_CHANNEL_OPTIONS, interceptors=interceptors)

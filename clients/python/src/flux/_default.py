@@ -6,20 +6,31 @@ import threading
 from typing import Optional
 
 from ._client import DEFAULT_TIMEOUT_SECONDS, ApiKeys, Client
+from ._connection import PemSource
 from ._errors import FluxError
 
 _lock = threading.Lock()
 _default: Optional[Client] = None
 
 
-def init(admin_key: str, url: Optional[str] = None, *, timeout: Optional[float] = DEFAULT_TIMEOUT_SECONDS) -> Client:
+def init(
+    admin_key: str,
+    url: Optional[str] = None,
+    *,
+    timeout: Optional[float] = DEFAULT_TIMEOUT_SECONDS,
+    ca: Optional[PemSource] = None,
+    client_cert: Optional[PemSource] = None,
+    client_key: Optional[PemSource] = None,
+) -> Client:
     """Sets the default client used by flux.api_keys and returns it.
 
-    url: "host:port" or "http://host:port"; defaults to $FLUX_URL, else 127.0.0.1:50051.
+    url: "host:port" or "http://host:port"; defaults to $FLUX_URL, else 127.0.0.1:50051. "https://host:port" speaks
+    TLS, verified against the system's roots or against ca (PEM bytes or a file path); client_cert and client_key
+    (PEM bytes or paths) answer a server that requires client certificates.
     Calling init again replaces (and closes) the previous default client.
     """
     global _default
-    client = Client(admin_key, url, timeout=timeout)
+    client = Client(admin_key, url, timeout=timeout, ca=ca, client_cert=client_cert, client_key=client_key)
     with _lock:
         previous, _default = _default, client
     if previous is not None:
