@@ -1,17 +1,19 @@
 // Prometheus metrics on GET /metrics: validations by outcome, call latency, cache hit ratio, usage flush lag,
-// store errors. Counters are label-bound once so the validate path does no label hashing.
+// store errors. The validate path does no label hashing: outcomes are plain counts copied into their Counter at
+// scrape time, and call latency goes to a HotHistogram series looked up once per method.
 import { PerformanceObserver } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Deps } from "./deps.js";
 import { OUTCOMES, type Outcome } from "./domain/types.js";
 import type { CallObserver } from "./transport/invoke.js";
+import { HotHistogram, type HotSeries } from "./hot-histogram.js";
 
 export class Metrics implements CallObserver {
   readonly registry = new Registry();
-  private readonly outcomes: Record<Outcome, Counter.Internal>;
-  private readonly latency: Histogram<"method">;
+  private readonly outcomeCounts = new Map<Outcome, number>(OUTCOMES.map((o) => [o, 0]));
+  private readonly latency: HotHistogram;
   private readonly errors: Counter<"method" | "reason">;
-  private readonly latencyByMethod = new Map<string, Histogram.Internal<"method">>();
+  private readonly latencyByMethod = new Map<string, HotSeries>();
   readonly storeErrors: Counter;
   readonly flushes: Histogram;
   readonly authFailures: Counter;
@@ -19,15 +21,24 @@ export class Metrics implements CallObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "flux_process_" });
-    const validations = new Counter({ name: "flux_validations_total", help: "ValidateApiKey answers by outcome", labelNames: ["outcome"], registers: [this.registry] });
-    this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, validations.labels({ outcome: o })])) as Record<Outcome, Counter.Internal>;
-    this.latency = new Histogram({
-      name: "flux_rpc_duration_seconds",
-      help: "Server time per RPC, both transports",
-      labelNames: ["method"],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
+    const counts = this.outcomeCounts;
+    new Counter({
+      name: "flux_validations_total",
+      help: "ValidateApiKey answers by outcome",
+      labelNames: ["outcome"],
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [outcome, n] of counts) if (n > 0) this.inc({ outcome }, n);
+      },
     });
+    this.latency = new HotHistogram(
+      "flux_rpc_duration_seconds",
+      "Server time per RPC, both transports",
+      "method",
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
+      this.registry,
+    );
     this.errors = new Counter({ name: "flux_rpc_errors_total", help: "RPC errors by reason", labelNames: ["method", "reason"], registers: [this.registry] });
     this.storeErrors = new Counter({ name: "flux_store_errors_total", help: "Failed store operations (usage flushes, change feed)", registers: [this.registry] });
     this.authFailures = new Counter({ name: "flux_admin_auth_failures_total", help: "Calls with a wrong, unknown or revoked admin key", registers: [this.registry] });
@@ -67,12 +78,12 @@ export class Metrics implements CallObserver {
   }
 
   outcome(o: Outcome): void {
-    this.outcomes[o].inc();
+    this.outcomeCounts.set(o, this.outcomeCounts.get(o)! + 1);
   }
 
   onCall(method: string, ms: number, code: string): void {
     let h = this.latencyByMethod.get(method);
-    if (!h) this.latencyByMethod.set(method, (h = this.latency.labels({ method })));
+    if (!h) this.latencyByMethod.set(method, (h = this.latency.seriesOf(method)));
     h.observe(ms / 1000);
     if (code !== "OK") this.errors.inc({ method, reason: code });
   }
