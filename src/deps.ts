@@ -6,6 +6,7 @@ import { createDigester } from "./domain/key-material.js";
 import { Metrics } from "./metrics.js";
 import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
+import { AuditService, DEFAULT_AUDIT } from "./services/audit-service.js";
 import { AuthThrottle } from "./services/auth-throttle.js";
 import { type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
 import { KeyCache } from "./services/key-cache.js";
@@ -35,6 +36,7 @@ export interface Deps {
     scopes: ScopeService;
     usage: UsageService;
     adminKeys: AdminKeyService;
+    audit: AuditService;
     recorder: UsageRecorder;
     cache: KeyCache;
     /** Present on MongoDB, where several replicas may share the store. */
@@ -52,7 +54,7 @@ export async function openStores(c: StoreSettings): Promise<Stores> {
 
 export async function createDeps(
   config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE"> &
-    Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE">>,
+    Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_AUDIT_RETENTION_DAYS">>,
   stores: Stores,
   log: Logger,
   clock: Clock = systemClock,
@@ -118,6 +120,7 @@ export async function createDeps(
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),
+    audit: new AuditService(stores.audit, clock, log, { ...DEFAULT_AUDIT, retentionDays: config.FLUX_AUDIT_RETENTION_DAYS ?? DEFAULT_AUDIT.retentionDays }),
     recorder,
     cache,
     sync,
@@ -125,6 +128,7 @@ export async function createDeps(
   };
   recorder.start();
   windowsOnDisk?.start();
+  services.audit.start();
   const deps: Deps = {
     stores,
     metrics,
@@ -132,6 +136,7 @@ export async function createDeps(
     async close() {
       health?.close();
       outbox?.stop();
+      services.audit.stop();
       await sync?.stop();
       await recorder.close();
       await windowsOnDisk?.close();

@@ -1,4 +1,5 @@
 // Domain records shared by services and stores. Wire types live in gen/ts; stored documents in each store.
+import type { CallInfo } from "./audit.js";
 
 export interface RateLimit {
   requests: number;
@@ -59,6 +60,8 @@ export interface AdminKeyRecord {
 /** Who is calling: derived from the admin key on every request. */
 export interface Principal {
   adminKeyId: string;
+  /** The call's request id and address, for the audit log (domain/audit.ts). */
+  call?: CallInfo;
   /** Set when the admin key may only see this organisation. */
   orgId?: string;
   validateOnly: boolean;

@@ -5,6 +5,7 @@ import { ADMIN_KEY_PREFIX, type Digester, displayHint, generateSecret, newId } f
 import type { AdminKeyRecord, Principal } from "../domain/types.js";
 import type { AdminKeyStore } from "../store/types.js";
 import { requireUnrestricted } from "./access.js";
+import { auditEvent, CLI_ACTOR, SYSTEM_ACTOR } from "./audit-trail.js";
 import { checkName, checkOrgId } from "./key-input.js";
 
 /** The id of the admin key a first start creates: fixed, it is the marker that makes the creation happen once. */
@@ -27,7 +28,7 @@ export class AdminKeyService {
 
   async create(p: Principal, input: CreateAdminKeyInput): Promise<{ key: AdminKeyRecord; secret: string }> {
     requireUnrestricted(p);
-    return this.issue(input);
+    return this.issue(input, p);
   }
 
   async list(p: Principal): Promise<AdminKeyRecord[]> {
@@ -38,7 +39,10 @@ export class AdminKeyService {
   async revoke(p: Principal, id: string): Promise<AdminKeyRecord> {
     requireUnrestricted(p);
     if (!id) throw invalidArgument("id is required", "id");
-    const key = await this.store.revoke(id, this.clock.nowMs());
+    const now = this.clock.nowMs();
+    const key = await this.store.revoke(id, now, (before) =>
+      before && auditEvent(p, { action: "ADMIN_KEY_REVOKED", targetType: "ADMIN_KEY", targetId: id, orgId: before.orgId, atMs: now, before, after: { ...before, revokedAtMs: now } }),
+    );
     if (!key) throw new FluxError("ADMIN_KEY_NOT_FOUND", `admin key ${JSON.stringify(id)} not found`, { id });
     await this.onRevoke(key.digest);
     return key;
@@ -51,14 +55,18 @@ export class AdminKeyService {
   async bootstrapIfEmpty(): Promise<string | undefined> {
     if ((await this.store.count()) > 0) return undefined;
     const { key, secret } = this.mint({ name: "bootstrap", validateOnly: false }, BOOTSTRAP_ADMIN_KEY_ID);
-    return (await this.store.insertIfAbsent(key)) ? secret : undefined;
+    return (await this.store.insertIfAbsent(key, this.created(SYSTEM_ACTOR, key))) ? secret : undefined;
   }
 
-  /** Used by the CLI, which acts with the operator's full rights. */
-  async issue(input: CreateAdminKeyInput): Promise<{ key: AdminKeyRecord; secret: string }> {
+  /** Used by the CLI (without `by`), which acts with the operator's full rights. */
+  async issue(input: CreateAdminKeyInput, by: Principal = CLI_ACTOR): Promise<{ key: AdminKeyRecord; secret: string }> {
     const minted = this.mint(input, newId("adm"));
-    await this.store.insert(minted.key);
+    await this.store.insert(minted.key, this.created(by, minted.key));
     return minted;
+  }
+
+  private created(by: Principal, key: AdminKeyRecord) {
+    return auditEvent(by, { action: "ADMIN_KEY_CREATED", targetType: "ADMIN_KEY", targetId: key.id, orgId: key.orgId, atMs: key.createdAtMs, after: key });
   }
 
   private mint(input: CreateAdminKeyInput, id: string): { key: AdminKeyRecord; secret: string } {

@@ -4,7 +4,9 @@ import { FluxError, invalidArgument, storeUnavailable } from "../domain/errors.j
 import { API_KEY_PREFIX, type Digester, displayHint, generateSecret, newId } from "../domain/key-material.js";
 import { type ApiKeyRecord, keyDigests, type Principal, type RateLimit } from "../domain/types.js";
 import type { KeyStore, ScopeStore } from "../store/types.js";
+import type { AuditAction } from "../domain/audit.js";
 import { canSee, requireManage, requireOrg, visibleOrNotFound } from "./access.js";
+import { auditEvent } from "./audit-trail.js";
 import { type ChangeFeed, type ChangeReport, localChangeFeed, unconfirmed } from "./change-outbox.js";
 import { checkExpiry, checkMetadata, checkName, checkOrgId, checkRateLimit, checkScopes } from "./key-input.js";
 
@@ -74,7 +76,7 @@ export class KeyService {
       updatedAtMs: now,
       digest: this.digest(secret),
     };
-    await this.keys.insert(key);
+    await this.keys.insert(key, auditEvent(p, { action: "API_KEY_CREATED", targetType: "API_KEY", targetId: key.id, orgId: key.orgId, atMs: now, after: key }));
     this.feed.created([key.digest]); // no replica waited for: none can have cached a fresh random digest
     return { key, secret };
   }
@@ -112,7 +114,9 @@ export class KeyService {
     if (fields.has("expires_at")) checkExpiry(patch.expiresAtMs, this.clock.nowMs());
     if (fields.has("metadata")) checkMetadata(patch.metadata ?? {});
     const scopes = fields.has("scopes") ? await checkScopes(patch.scopes ?? [], this.scopes) : undefined;
-    return this.confirmed(await this.change(p, id, (k) => {
+    const action = (b: ApiKeyRecord, a: ApiKeyRecord): AuditAction =>
+      b.enabled === a.enabled ? "API_KEY_UPDATED" : a.enabled ? "API_KEY_ENABLED" : "API_KEY_DISABLED";
+    return this.confirmed(await this.change(p, id, { action, updateMask: mask }, (k) => {
       if (name !== undefined) k.name = name;
       if (scopes !== undefined) k.scopes = scopes;
       if (fields.has("rate_limit")) k.rateLimit = patch.rateLimit;
@@ -129,7 +133,7 @@ export class KeyService {
       throw invalidArgument(`grace_period_seconds must be 0–${MAX_GRACE_PERIOD_SECONDS}`, "grace_period_seconds");
     }
     const secret = generateSecret(API_KEY_PREFIX);
-    const { key, report } = await this.change(p, id, (k, now) => {
+    const { key, report } = await this.change(p, id, { action: "API_KEY_ROTATED" }, (k, now) => {
       if (gracePeriodSeconds > 0) {
         k.previousDigest = k.digest;
         k.previousDigestExpiresAtMs = now + gracePeriodSeconds * 1000;
@@ -152,7 +156,7 @@ export class KeyService {
       return this.confirmed({ key: current, report: await (await this.feed.prepare(keyDigests(current))).publish() });
     }
     return this.confirmed(
-      await this.change(p, id, (k, now) => {
+      await this.change(p, id, { action: "API_KEY_REVOKED" }, (k, now) => {
         k.revokedAtMs = now;
         delete k.previousDigest;
         delete k.previousDigestExpiresAtMs;
@@ -166,8 +170,15 @@ export class KeyService {
   }
 
   /** Read-modify-write with an optimistic check on updatedAtMs (no transactions needed), its invalidation made
-   * durable before the write (every digest is known beforehand: rotate computes the new one first). */
-  private async change(p: Principal, id: string, apply: (k: ApiKeyRecord, nowMs: number) => void, allowRevoked = false) {
+   * durable before the write (every digest is known beforehand: rotate computes the new one first), and its audit
+   * event written with it (only the attempt that wins the optimistic check leaves one). */
+  private async change(
+    p: Principal,
+    id: string,
+    audit: { action: AuditAction | ((before: ApiKeyRecord, after: ApiKeyRecord) => AuditAction); updateMask?: string[] },
+    apply: (k: ApiKeyRecord, nowMs: number) => void,
+    allowRevoked = false,
+  ) {
     for (let attempt = 0; attempt < 5; attempt++) {
       const before = visibleOrNotFound(p, id, await this.keys.get(id));
       if (before.revokedAtMs !== undefined && !allowRevoked) {
@@ -177,9 +188,11 @@ export class KeyService {
       const now = Math.max(this.clock.nowMs(), before.updatedAtMs + 1);
       apply(after, now);
       after.updatedAtMs = now;
+      const action = typeof audit.action === "function" ? audit.action(before, after) : audit.action;
+      const event = auditEvent(p, { action, targetType: "API_KEY", targetId: id, orgId: after.orgId, atMs: now, before, after, updateMask: audit.updateMask });
       const pending = await this.feed.prepare([...new Set([...keyDigests(before), ...keyDigests(after)])]);
       // A failed write keeps its outbox entry: the write may have landed, and republishing is harmless.
-      if (await this.keys.replace(before, after)) return { key: after, report: await pending.publish() };
+      if (await this.keys.replace(before, after, event)) return { key: after, report: await pending.publish() };
       await pending.cancel();
     }
     throw storeUnavailable(new Error(`key ${id} kept changing under concurrent updates`));

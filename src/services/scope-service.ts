@@ -5,6 +5,7 @@ import { LIMITS } from "../domain/limits.js";
 import type { Principal, ScopeRecord } from "../domain/types.js";
 import type { KeyStore, ScopeStore } from "../store/types.js";
 import { requireManage, requireUnrestricted } from "./access.js";
+import { auditEvent } from "./audit-trail.js";
 import { checkScopeName } from "./key-input.js";
 
 export class ScopeService {
@@ -16,7 +17,11 @@ export class ScopeService {
     if (description.length > LIMITS.scopeDescriptionLength) {
       throw invalidArgument(`scope.description exceeds ${LIMITS.scopeDescriptionLength} characters`, "scope.description");
     }
-    return this.scopes.upsert({ name, description, createdAtMs: this.clock.nowMs() });
+    const now = this.clock.nowMs();
+    const scope = { name, description, createdAtMs: now };
+    return this.scopes.upsert(scope, (before) =>
+      auditEvent(p, { action: "SCOPE_DEFINED", targetType: "SCOPE", targetId: name, atMs: now, before, after: { ...scope, createdAtMs: before?.createdAtMs ?? now } }),
+    );
   }
 
   async list(p: Principal): Promise<ScopeRecord[]> {
@@ -33,7 +38,9 @@ export class ScopeService {
         keys: String(inUse),
       });
     }
-    if (!(await this.scopes.delete(name))) {
+    const now = this.clock.nowMs();
+    const event = (before: ScopeRecord | undefined) => auditEvent(p, { action: "SCOPE_DELETED", targetType: "SCOPE", targetId: name, atMs: now, before });
+    if (!(await this.scopes.delete(name, event))) {
       throw new FluxError("SCOPE_NOT_FOUND", `scope ${JSON.stringify(name)} is not defined`, { scope: name });
     }
   }

@@ -1,4 +1,5 @@
 // One interface per concern; MongoDB (store/mongo) and the embedded SQLite store (store/embedded) implement each.
+import type { AuditEvent, AuditTargetType } from "../domain/audit.js";
 import type { AdminKeyRecord, ApiKeyRecord, Outcome, ScopeRecord } from "../domain/types.js";
 
 export interface ListKeysQuery {
@@ -10,32 +11,37 @@ export interface ListKeysQuery {
 }
 
 export interface KeyStore {
-  insert(key: ApiKeyRecord): Promise<void>;
+  /** `event`, when given, is stored with the key in the same write (see store/mongo/mongo-audit.ts). */
+  insert(key: ApiKeyRecord, event?: AuditEvent): Promise<void>;
   get(id: string): Promise<ApiKeyRecord | undefined>;
   /** Finds the key whose current or grace-period previous digest is `digest`. */
   findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
   /** Replaces `before` with `after` when the stored key is still `before` (same updatedAtMs); false when someone changed it meanwhile. */
-  replace(before: ApiKeyRecord, after: ApiKeyRecord): Promise<boolean>;
+  replace(before: ApiKeyRecord, after: ApiKeyRecord, event?: AuditEvent): Promise<boolean>;
   list(q: ListKeysQuery): Promise<ApiKeyRecord[]>;
   /** Number of non-revoked keys carrying the scope. */
   countWithScope(scope: string): Promise<number>;
 }
 
+/** Builds the event of a change from the state it changes (undefined: nothing would change, nothing is written). */
+export type EventFor<T> = (before: T | undefined) => AuditEvent | undefined;
+
 export interface ScopeStore {
-  upsert(scope: ScopeRecord): Promise<ScopeRecord>;
+  upsert(scope: ScopeRecord, audit?: EventFor<ScopeRecord>): Promise<ScopeRecord>;
   list(): Promise<ScopeRecord[]>;
   /** Names among `names` that are not defined. */
   missing(names: string[]): Promise<string[]>;
-  delete(name: string): Promise<boolean>;
+  delete(name: string, audit?: EventFor<ScopeRecord>): Promise<boolean>;
 }
 
 export interface AdminKeyStore {
-  insert(key: AdminKeyRecord): Promise<void>;
+  insert(key: AdminKeyRecord, event?: AuditEvent): Promise<void>;
   /** Inserts the key unless one with its id exists (atomically: of replicas racing, one wins); false when one did. */
-  insertIfAbsent(key: AdminKeyRecord): Promise<boolean>;
+  insertIfAbsent(key: AdminKeyRecord, event?: AuditEvent): Promise<boolean>;
   findByDigest(digest: string): Promise<AdminKeyRecord | undefined>;
   list(): Promise<AdminKeyRecord[]>;
-  revoke(id: string, atMs: number): Promise<AdminKeyRecord | undefined>;
+  /** Revokes the key unless it is revoked already (then only returns it); the event goes with the revocation. */
+  revoke(id: string, atMs: number, audit?: EventFor<AdminKeyRecord>): Promise<AdminKeyRecord | undefined>;
   count(): Promise<number>;
 }
 
@@ -77,8 +83,29 @@ export interface RateWindowRows {
   prune(nowMs: number): number;
 }
 
+export interface AuditQuery {
+  orgId?: string;
+  targetId?: string;
+  targetType?: AuditTargetType;
+  actorId?: string;
+  /** Event ids in [fromId, toId): time ranges, since ids sort by time (domain/audit.ts). */
+  fromId?: string;
+  toId?: string;
+  limit: number;
+}
+
+/** Recorded changes, newest first. Events are written by the stores above, with their changes. */
+export interface AuditStore {
+  list(q: AuditQuery): Promise<AuditEvent[]>;
+  /** Deletes events older than `beforeMs`; returns how many. */
+  prune(beforeMs: number): Promise<number>;
+  /** MongoDB: moves events a crash left in changed documents into the log (idempotent). Embedded: nothing to do. */
+  sweep(): Promise<number>;
+}
+
 export interface Stores {
   kind: "mongodb" | "embedded";
+  audit: AuditStore;
   keys: KeyStore;
   scopes: ScopeStore;
   adminKeys: AdminKeyStore;

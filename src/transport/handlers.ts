@@ -7,11 +7,14 @@ import { LIMITS } from "../domain/limits.js";
 import { checkId, checkOrgId, checkPageToken, checkScopeName, checkScopeNames } from "../services/key-input.js";
 import type { Principal } from "../domain/types.js";
 import { clientAddress } from "../services/auth-throttle.js";
+import { randomUUID } from "node:crypto";
+import { callerAddress } from "../services/audit-trail.js";
+import { AuditService } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
-import { adminKeyToWire, apiKeyToWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
+import { adminKeyToWire, apiKeyToWire, auditEventToWire, targetTypeFromWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
 
 export interface CallContext {
   authorization: string | undefined;
@@ -47,13 +50,20 @@ function addressOf(peer: string | undefined): string | undefined {
 }
 
 export function createServedServices(deps: Deps): ServedService[] {
-  const { auth, keys, validation, scopes, usage, adminKeys, clock } = deps.services;
+  const { auth, keys, validation, scopes, usage, adminKeys, audit, clock } = deps.services;
   const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization, addressOf(ctx.peer));
+  /** For calls that change something: the principal with the call's request id (assigned when the caller sent none,
+   * and then logged with the call too) and address, for the audit event. */
+  const actor = async (ctx: CallContext): Promise<Principal> => {
+    const p = await who(ctx);
+    ctx.requestId ??= randomUUID();
+    return { ...p, call: { requestId: ctx.requestId, callerAddress: callerAddress(ctx.peer) } };
+  };
   const now = () => clock.nowMs();
 
   const apiKeys: ServiceHandlers<typeof ApiKeyService> = {
     async createApiKey(req, ctx) {
-      const { key, secret } = await keys.create(await who(ctx), {
+      const { key, secret } = await keys.create(await actor(ctx), {
         orgId: req.orgId,
         name: req.name,
         scopes: req.scopes,
@@ -68,7 +78,7 @@ export function createServedServices(deps: Deps): ServedService[] {
       return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes));
     },
     async rotateApiKey(req, ctx) {
-      const { key, secret, unconfirmedReplicas } = await keys.rotate(await who(ctx), requireId(req.id), req.gracePeriodSeconds);
+      const { key, secret, unconfirmedReplicas } = await keys.rotate(await actor(ctx), requireId(req.id), req.gracePeriodSeconds);
       return { apiKey: apiKeyToWire(key, now()), secret, unconfirmedReplicas };
     },
     async updateApiKey(req, ctx) {
@@ -77,7 +87,7 @@ export function createServedServices(deps: Deps): ServedService[] {
       if ((req.updateMask?.paths.length ?? 0) > LIMITS.updateMaskPaths) {
         throw invalidArgument(`update_mask names at most ${LIMITS.updateMaskPaths} paths`, "update_mask");
       }
-      const key = await keys.update(await who(ctx), requireId(k.id, "api_key.id"), req.updateMask?.paths ?? [], {
+      const key = await keys.update(await actor(ctx), requireId(k.id, "api_key.id"), req.updateMask?.paths ?? [], {
         name: k.name,
         scopes: k.scopes,
         rateLimit: rateLimitFromWire(k.rateLimit),
@@ -102,7 +112,7 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { apiKeys: page.keys.map((k) => apiKeyToWire(k, now())), nextPageToken: page.nextPageToken };
     },
     async revokeApiKey(req, ctx) {
-      return { apiKey: apiKeyToWire(await keys.revoke(await who(ctx), requireId(req.id)), now()) };
+      return { apiKey: apiKeyToWire(await keys.revoke(await actor(ctx), requireId(req.id)), now()) };
     },
     async getApiKeyUsage(req, ctx) {
       const granularity = req.granularity === Granularity.HOUR ? "HOUR" : "DAY";
@@ -111,27 +121,45 @@ export function createServedServices(deps: Deps): ServedService[] {
     async defineScope(req, ctx) {
       const s = req.scope;
       if (!s) throw invalidArgument("scope is required", "scope");
-      return { scope: scopeToWire(await scopes.define(await who(ctx), s.name, s.description)) };
+      return { scope: scopeToWire(await scopes.define(await actor(ctx), s.name, s.description)) };
     },
     async listScopes(_req, ctx) {
       return { scopes: (await scopes.list(await who(ctx))).map(scopeToWire) };
     },
     async deleteScope(req, ctx) {
-      await scopes.delete(await who(ctx), checkScopeName(req.name, "name"));
+      await scopes.delete(await actor(ctx), checkScopeName(req.name, "name"));
       return {};
     },
   };
 
   const admin: ServiceHandlers<typeof AdminKeyService> = {
     async createAdminKey(req, ctx) {
-      const { key, secret } = await adminKeys.create(await who(ctx), { name: req.name, orgId: req.orgId, validateOnly: req.validateOnly });
+      const { key, secret } = await adminKeys.create(await actor(ctx), { name: req.name, orgId: req.orgId, validateOnly: req.validateOnly });
       return { adminKey: adminKeyToWire(key), secret };
     },
     async listAdminKeys(_req, ctx) {
       return { adminKeys: (await adminKeys.list(await who(ctx))).map(adminKeyToWire) };
     },
     async revokeAdminKey(req, ctx) {
-      return { adminKey: adminKeyToWire(await adminKeys.revoke(await who(ctx), requireId(req.id))) };
+      return { adminKey: adminKeyToWire(await adminKeys.revoke(await actor(ctx), requireId(req.id))) };
+    },
+  };
+
+  const auditLog: ServiceHandlers<typeof AuditService> = {
+    async listAuditEvents(req, ctx) {
+      if (req.orgId) checkOrgId(req.orgId);
+      checkPageToken(req.pageToken);
+      const page = await audit.list(await who(ctx), {
+        orgId: req.orgId,
+        targetId: req.targetId,
+        targetType: targetTypeFromWire(req.targetType),
+        actorId: req.actorAdminKeyId,
+        startMs: msOf(req.startTime),
+        endMs: msOf(req.endTime),
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return { events: page.events.map(auditEventToWire), nextPageToken: page.nextPageToken };
     },
   };
 
@@ -145,5 +173,6 @@ export function createServedServices(deps: Deps): ServedService[] {
     { service: ApiKeyService, handlers: apiKeys },
     { service: AdminKeyService, handlers: admin },
     { service: PingService, handlers: ping },
+    { service: AuditService, handlers: auditLog },
   ] as ServedService[];
 }

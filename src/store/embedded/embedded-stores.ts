@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Stores } from "../types.js";
 import { lockDataDir } from "./owner-lock.js";
 import { SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
+import { AUDIT_SCHEMA, SqliteAuditLog } from "./sqlite-audit.js";
 import { SqliteKeyStore } from "./sqlite-keys.js";
 import { RATE_WINDOWS_SCHEMA, SqliteRateWindows } from "./sqlite-rate-windows.js";
 import { SqliteScopeStore } from "./sqlite-scopes.js";
@@ -53,16 +54,19 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.pragma("busy_timeout = 5000");
     db.exec(SCHEMA);
     db.exec(RATE_WINDOWS_SCHEMA);
+    db.exec(AUDIT_SCHEMA);
   } catch (err) {
     lock.release();
     throw err;
   }
+  const audit = new SqliteAuditLog(db);
   return {
     kind: "embedded",
     dir: dataDir,
-    keys: new SqliteKeyStore(db),
-    scopes: new SqliteScopeStore(db),
-    adminKeys: new SqliteAdminKeyStore(db),
+    audit,
+    keys: new SqliteKeyStore(db, audit),
+    scopes: new SqliteScopeStore(db, audit),
+    adminKeys: new SqliteAdminKeyStore(db, audit),
     usage: new SqliteUsageStore(db),
     rateWindows: new SqliteRateWindows(db),
     close: async () => {

@@ -1,24 +1,32 @@
 // Admin keys in SQLite.
 import type { Database } from "better-sqlite3";
+import type { AuditEvent } from "../../domain/audit.js";
 import type { AdminKeyRecord } from "../../domain/types.js";
-import type { AdminKeyStore } from "../types.js";
+import type { AdminKeyStore, EventFor } from "../types.js";
+import type { SqliteAuditLog } from "./sqlite-audit.js";
 
 type Row = { doc: string; revoked_at_ms: number | null };
 
 export class SqliteAdminKeyStore implements AdminKeyStore {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database, private readonly audit?: SqliteAuditLog) {}
 
-  async insert(key: AdminKeyRecord) {
-    this.db
-      .prepare("INSERT INTO admin_keys (id, digest, created_at_ms, revoked_at_ms, doc) VALUES (?, ?, ?, ?, ?)")
-      .run(key.id, key.digest, key.createdAtMs, key.revokedAtMs ?? null, JSON.stringify(key));
+  async insert(key: AdminKeyRecord, event?: AuditEvent) {
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO admin_keys (id, digest, created_at_ms, revoked_at_ms, doc) VALUES (?, ?, ?, ?, ?)")
+        .run(key.id, key.digest, key.createdAtMs, key.revokedAtMs ?? null, JSON.stringify(key));
+      this.audit?.record(event);
+    })();
   }
 
-  async insertIfAbsent(key: AdminKeyRecord) {
-    const res = this.db
-      .prepare("INSERT OR IGNORE INTO admin_keys (id, digest, created_at_ms, revoked_at_ms, doc) VALUES (?, ?, ?, ?, ?)")
-      .run(key.id, key.digest, key.createdAtMs, key.revokedAtMs ?? null, JSON.stringify(key));
-    return res.changes === 1;
+  async insertIfAbsent(key: AdminKeyRecord, event?: AuditEvent) {
+    return this.db.transaction(() => {
+      const res = this.db
+        .prepare("INSERT OR IGNORE INTO admin_keys (id, digest, created_at_ms, revoked_at_ms, doc) VALUES (?, ?, ?, ?, ?)")
+        .run(key.id, key.digest, key.createdAtMs, key.revokedAtMs ?? null, JSON.stringify(key));
+      if (res.changes === 1) this.audit?.record(event);
+      return res.changes === 1;
+    })();
   }
 
   async findByDigest(digest: string) {
@@ -30,9 +38,15 @@ export class SqliteAdminKeyStore implements AdminKeyStore {
     return rows.map((r) => parse(r)!);
   }
 
-  async revoke(id: string, atMs: number) {
-    this.db.prepare("UPDATE admin_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL").run(atMs, id);
-    return parse(this.db.prepare("SELECT doc, revoked_at_ms FROM admin_keys WHERE id = ?").get(id) as Row | undefined);
+  async revoke(id: string, atMs: number, audit?: EventFor<AdminKeyRecord>) {
+    const get = () => parse(this.db.prepare("SELECT doc, revoked_at_ms FROM admin_keys WHERE id = ?").get(id) as Row | undefined);
+    return this.db.transaction(() => {
+      const before = get();
+      if (!before || before.revokedAtMs !== undefined) return before;
+      this.db.prepare("UPDATE admin_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL").run(atMs, id);
+      this.audit?.record(audit?.(before));
+      return get();
+    })();
   }
 
   async count() {

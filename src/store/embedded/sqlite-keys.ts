@@ -1,7 +1,9 @@
 // API keys in SQLite: indexed columns for lookups and paging, the record itself as JSON.
 import type { Database, Statement } from "better-sqlite3";
+import type { AuditEvent } from "../../domain/audit.js";
 import type { ApiKeyRecord } from "../../domain/types.js";
 import type { KeyStore, ListKeysQuery } from "../types.js";
+import type { SqliteAuditLog } from "./sqlite-audit.js";
 
 type Row = { doc: string };
 
@@ -16,7 +18,7 @@ export class SqliteKeyStore implements KeyStore {
   private readonly countScope: Statement<[string], { n: number }>;
   private readonly writeScopes: (id: string, scopes: string[]) => void;
 
-  constructor(private readonly db: Database) {
+  constructor(private readonly db: Database, private readonly audit?: SqliteAuditLog) {
     this.byId = db.prepare("SELECT doc FROM api_keys WHERE id = ?");
     this.byDigest = db.prepare("SELECT doc FROM api_keys WHERE digest = ?");
     this.byPrevious = db.prepare("SELECT doc FROM api_keys WHERE previous_digest = ?");
@@ -37,10 +39,11 @@ export class SqliteKeyStore implements KeyStore {
     };
   }
 
-  async insert(key: ApiKeyRecord) {
+  async insert(key: ApiKeyRecord, event?: AuditEvent) {
     this.db.transaction(() => {
       this.insertRow.run(params(key));
       this.writeScopes(key.id, key.scopes);
+      this.audit?.record(event);
     })();
   }
 
@@ -52,11 +55,12 @@ export class SqliteKeyStore implements KeyStore {
     return parse(this.byDigest.get(digest) ?? this.byPrevious.get(digest));
   }
 
-  async replace(before: ApiKeyRecord, key: ApiKeyRecord) {
+  async replace(before: ApiKeyRecord, key: ApiKeyRecord, event?: AuditEvent) {
     return this.db.transaction(() => {
       const res = this.replaceRow.run({ ...params(key), expected: before.updatedAtMs });
       if (res.changes !== 1) return false;
       this.writeScopes(key.id, key.scopes);
+      this.audit?.record(event);
       return true;
     })();
   }

@@ -1,6 +1,7 @@
 // Opens MongoDB, creates the indexes we rely on (no TTL, no transactions: FerretDB v1 lacks them) and builds the stores.
 import { MongoClient, type Db } from "mongodb";
 import type { Stores } from "../types.js";
+import { MongoAuditLog } from "./mongo-audit.js";
 import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
@@ -36,14 +37,17 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     db.collection("api_keys").createIndex({ scopes: 1 }, { name: "scopes" }),
     db.collection("admin_keys").createIndex({ digest: 1 }, { unique: true, name: "digest_unique" }),
     db.collection("usage_hourly").createIndex({ keyId: 1, hourStartMs: 1 }, { name: "key_hour" }),
+    ...MongoAuditLog.indexes(db),
   ]);
+  const audit = new MongoAuditLog(db);
   return {
     kind: "mongodb",
     client,
     db,
-    keys: new MongoKeyStore(db),
-    scopes: new MongoScopeStore(db.collection("scopes")),
-    adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys")),
+    audit,
+    keys: new MongoKeyStore(db, audit),
+    scopes: new MongoScopeStore(durableCollection(db, "scopes"), audit),
+    adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys"), audit),
     usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk),
     ping: async () => void (await db.command({ ping: 1 })),
     onUnreachable: (listener) =>
