@@ -16,6 +16,7 @@ import {
   UnavailableError,
   UnknownScopeError,
 } from "./errors.js";
+import { tlsHandshakeFailure } from "./tls-errors.js";
 
 /**
  * Every reason the server sends (domain "flux.apikeys.v1"): the names of the proto enum ErrorReason
@@ -67,6 +68,8 @@ export function codeName(code: Code): string {
 export function toFluxError(err: unknown): FluxError {
   if (err instanceof FluxError) return err;
   const ce = ConnectError.from(err);
+  const tls = tlsHandshakeFailure(err);
+  if (tls) return new UnavailableError(tls, { code: Code.Unavailable, reason: "UNAVAILABLE", metadata: {}, retryAfterMs: undefined, cause: err });
   const info = ce.findDetails(ErrorInfoSchema)[0];
   const retry = ce.findDetails(RetryInfoSchema)[0]?.retryDelay;
   const reason = info?.reason || codeName(ce.code);

@@ -19,6 +19,21 @@ export interface NodeFluxOptions {
   transport?: Transport | NodeProtocol;
   /** Deadline of every call, in ms; none by default. */
   timeoutMs?: number;
+  /** For an `https://` url: trust only this CA (PEM) instead of Node's bundled roots, e.g. a private CA's ca.pem. */
+  ca?: string | Uint8Array;
+  /** For a server that requires client certificates (mTLS): this client's certificate and key, both PEM. */
+  clientCert?: string | Uint8Array;
+  clientKey?: string | Uint8Array;
+}
+
+/** The TLS part of the options, as Node's tls/https/http2 options (all unset for cleartext). */
+function tlsOptions(url: string, options: Pick<NodeFluxOptions, "ca" | "clientCert" | "clientKey">) {
+  const { ca, clientCert: cert, clientKey: key } = options;
+  if (ca === undefined && cert === undefined && key === undefined) return {};
+  if (!url.startsWith("https://")) throw new TypeError("Flux: ca, clientCert and clientKey need an https:// url");
+  if ((cert === undefined) !== (key === undefined)) throw new TypeError("Flux: clientCert and clientKey go together (mTLS)");
+  const pem = (v: string | Uint8Array | undefined) => (v === undefined || typeof v === "string" ? v : Buffer.from(v));
+  return { ...(ca !== undefined ? { ca: pem(ca) } : {}), ...(cert !== undefined ? { cert: pem(cert), key: pem(key) } : {}) };
 }
 
 export const DEFAULT_GRPC_URL = "http://127.0.0.1:50051";
@@ -34,14 +49,15 @@ export function defaultUrl(protocol: NodeProtocol, env: Record<string, string | 
 export function createNodeTransport(
   protocol: NodeProtocol,
   url: string,
-  options: { timeoutMs?: number } = {},
+  options: Pick<NodeFluxOptions, "timeoutMs" | "ca" | "clientCert" | "clientKey"> = {},
 ): { transport: Transport; close: () => void } {
+  const tls = tlsOptions(url, options);
   if (protocol === "connect") {
-    const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1", defaultTimeoutMs: options.timeoutMs });
+    const transport = createConnectTransport({ baseUrl: url, httpVersion: "1.1", defaultTimeoutMs: options.timeoutMs, nodeOptions: tls });
     return { transport, close: () => {} };
   }
   // Our own session manager, so close() can end the HTTP/2 session instead of waiting for its idle timeout.
-  const sessionManager = new Http2SessionManager(url);
+  const sessionManager = new Http2SessionManager(url, undefined, tls);
   const transport = createGrpcTransport({ baseUrl: url, sessionManager, defaultTimeoutMs: options.timeoutMs });
   return { transport, close: () => sessionManager.abort() };
 }
@@ -51,6 +67,7 @@ export class Flux extends CoreFlux {
   /**
    * `Flux.init("admin key")` → gRPC to FLUX_URL (or http://127.0.0.1:50051).
    * `Flux.init("admin key", { url, transport: "connect" })` → the Connect protocol over HTTP/1.1.
+   * `Flux.init("admin key", { url: "https://flux.internal:50051", ca })` → TLS, trusting `ca` (PEM).
    */
   static override init(adminKey: string, options: NodeFluxOptions = {}): Flux {
     if (options.transport !== undefined && typeof options.transport !== "string") {
