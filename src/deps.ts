@@ -77,6 +77,7 @@ export async function createDeps(
   const windowsOnDisk = stores.rateWindows && new WindowCounter(clock, {
     rows: stores.rateWindows,
     flushIntervalMs: config.FLUX_USAGE_FLUSH_MS,
+    flushChunk: 100, // ~0.5 ms of writes at a time between calls (issue 13: validate p99 within 1 ms of the no-op's)
     onFlushError: (err, windows) => {
       metrics.storeErrors.inc();
       log.error({ windows, cause: (err as Error)?.message }, "rate window flush failed; retried at the next flush");

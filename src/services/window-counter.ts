@@ -25,6 +25,8 @@ export interface WindowPersistence {
   flushIntervalMs: number;
   /** How often ended rows are deleted (also once at start). */
   pruneEveryMs?: number;
+  /** Windows per transaction (default FLUSH_CHUNK); the server uses fewer, so that no flush stalls validate for long. */
+  flushChunk?: number;
   /** A failed flush keeps its windows dirty: the next flush writes them again. */
   onFlushError?: (err: unknown, windows: number) => void;
 }
@@ -81,9 +83,10 @@ export class WindowCounter implements KeyRateLimiter {
     this.dirty = new Set();
     let failed = 0;
     let error: unknown;
-    for (let i = 0; i < ids.length; i += FLUSH_CHUNK) {
+    const size = this.persist.flushChunk ?? FLUSH_CHUNK;
+    for (let i = 0; i < ids.length; i += size) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      const chunk = ids.slice(i, i + FLUSH_CHUNK);
+      const chunk = ids.slice(i, i + size);
       const batch = [];
       for (const id of chunk) {
         const w = this.windows.get(id);
