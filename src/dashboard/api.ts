@@ -5,6 +5,7 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import type { ApiKey, Scope } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { Granularity, type GetApiKeyUsageResponse } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import { AuditService, type ListAuditEventsResponse } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 
 let adminKey: string | undefined;
 let onSessionLost: (reason: unknown) => void = () => {};
@@ -52,6 +53,12 @@ const transport = createConnectTransport({
 });
 
 export const api: Client<typeof ApiKeyService> = createClient(ApiKeyService, transport);
+const audit: Client<typeof AuditService> = createClient(AuditService, transport);
+
+/** One page of the audit log for a key (targetId) or an organisation (orgId). */
+export function listAudit(q: { orgId?: string; targetId?: string; pageSize: number; pageToken: string }): Promise<ListAuditEventsResponse> {
+  return audit.listAuditEvents(q);
+}
 
 export interface OrgSummary {
   orgId: string;

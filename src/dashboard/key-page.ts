@@ -8,6 +8,7 @@ import { fmtDate, fmtRateLimit, scopeChips, stateBadge } from "./format.js";
 import { editKeyDialog } from "./key-form.js";
 import { showSecret } from "./secret-dialog.js";
 import { renderUsagePanel } from "./usage-panel.js";
+import { renderActivity, tabs } from "./activity-panel.js";
 
 export async function renderKeyPage(main: HTMLElement, id: string): Promise<void> {
   const back = h("button", { type: "button", class: "link back", onclick: () => navigate({ view: "keys" }) }, "← All keys");
@@ -27,7 +28,8 @@ function render(main: HTMLElement, key: ApiKey, focusHeading = false) {
   state.orgId = key.orgId;
   const rerender = (k: ApiKey) => render(main, k, true);
   const revoked = key.state === KeyState.REVOKED;
-  const usage = h("section", { class: "card usage", "aria-labelledby": "usage-title" });
+  const usage = h("section", { class: "card usage" });
+  const activity = h("section", { class: "card activity" });
   const title = h("h1", { tabindex: "-1" }, key.name);
   mount(
     main,
@@ -43,11 +45,13 @@ function render(main: HTMLElement, key: ApiKey, focusHeading = false) {
       ),
       revoked ? h("p", { class: "notice" }, `Revoked ${fmtDate(key.revokedAt)}. A revoked key can no longer be changed, enabled or rotated.`) : null,
       h("section", { class: "card", "aria-label": "Key settings" }, details(key)),
-      usage,
+      tabs("Key details", [
+        { label: "Usage", panel: usage, onFirstShow: () => void renderUsagePanel(usage, key) },
+        { label: "Activity", panel: activity, onFirstShow: () => void renderActivity(activity, { targetId: key.id }) },
+      ]),
     ),
   );
   if (focusHeading) title.focus();
-  void renderUsagePanel(usage, key);
 }
 
 function details(k: ApiKey): HTMLElement {

@@ -8,6 +8,7 @@ import { alertBox, busy, field, h, mount } from "./dom.js";
 import { describeError, errorText } from "./errors.js";
 import { fmtCount, fmtRateLimit, scopeChips, stateBadge, timeCell } from "./format.js";
 import { createKeyDialog } from "./key-form.js";
+import { renderActivity, tabs } from "./activity-panel.js";
 
 let orgsCache: OrgSummary[] | undefined;
 
@@ -90,6 +91,7 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
   });
   const refresh = h("button", { type: "button", class: "btn btn-ghost", id: "refresh-keys", onclick: () => refreshAll(content) }, "Refresh");
   const body = h("div", { class: "keys-body", "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "muted loading" }, "Loading keys…"));
+  const orgActivity = h("section", { class: "activity" });
   mount(
     content,
     h(
@@ -98,8 +100,10 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
       h("div", null, h("h1", { id: "keys-title", tabindex: "-1" }, "API keys"), h("p", { class: "sub" }, "Organisation ", h("code", { class: "org-code" }, orgId))),
       create,
     ),
-    h("div", { class: "toolbar" }, h("label", { class: "check" }, revoked, "Show revoked keys"), refresh),
-    body,
+    tabs(`Organisation ${orgId}`, [
+      { label: "Keys", panel: h("div", null, h("div", { class: "toolbar" }, h("label", { class: "check" }, revoked, "Show revoked keys"), refresh), body) },
+      { label: "Activity", panel: orgActivity, onFirstShow: () => void renderActivity(orgActivity, { orgId }) },
+    ]),
   );
   // Re-rendering replaced the focused control: put focus back on its twin (or the heading), never on <body>.
   if (document.activeElement === document.body || !document.activeElement) {
