@@ -89,7 +89,8 @@ export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
   let key: Uint8Array | undefined;
   if (m.key) {
     key = keyBinary.get(m.key);
-    if (!key) keyBinary.set(m.key, (key = toBinary(KeyInfoSchema, m.key)));
+    // Buffer.from copies into Node's shared 8 KiB pool: no ArrayBuffer of its own per cached key.
+    if (!key) keyBinary.set(m.key, (key = Buffer.from(toBinary(KeyInfoSchema, m.key))));
   }
   const r = m.rateLimit;
   let rateSize = 0;
