@@ -121,7 +121,8 @@ export async function createDeps(
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),
-    audit: new AuditService(stores.audit, clock, log, { ...DEFAULT_AUDIT, retentionDays: config.FLUX_AUDIT_RETENTION_DAYS ?? DEFAULT_AUDIT.retentionDays }),
+    // Reads answer UNAVAILABLE at once during an outage, like every other store call; the background jobs just wait.
+    audit: new AuditService(health ? guardStore(stores.audit, health, { pass: ["sweep", "prune"] }) : stores.audit, clock, log, { ...DEFAULT_AUDIT, retentionDays: config.FLUX_AUDIT_RETENTION_DAYS ?? DEFAULT_AUDIT.retentionDays }),
     recorder,
     cache,
     sync,
