@@ -54,8 +54,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       lines.push("", `  Bootstrap admin key (shown once — store this now): ${secret}`, "  Send it as `authorization: Bearer <admin key>`.", "");
     }
   }
-  process.stdout.write(lines.join("\n") + "\n");
-
+  // Handlers before the banner: whoever waits for the banner may signal at once (seen under load).
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) return;
@@ -71,6 +70,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+
   // New handshakes get the new certificate; open connections and their calls carry on with the old one.
   process.on("SIGHUP", () => {
     if (!tls) return void log.info("SIGHUP: TLS is off, nothing to reload");
@@ -81,6 +81,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       log.error({ cause: (err as Error).message }, "TLS reload failed: still serving the previous certificate");
     }
   });
+  process.stdout.write(lines.join("\n") + "\n");
 }
 
 function serverTls(config: Config): ServerTls | undefined {
