@@ -6,7 +6,7 @@ export default defineConfig({
     exclude: ["**/node_modules/**", "test/packaging/**"], // run by vitest.packaging.config.ts
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
-    testTimeout: 30_000,
+    testTimeout: 90_000, // process tests start servers; a loaded 2-core machine needs the margin
     hookTimeout: 120_000,
     teardownTimeout: 20_000,
   },

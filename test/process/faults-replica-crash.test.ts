@@ -3,7 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
+import { Code } from "@connectrpc/connect";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+import { RpcFailure, retryUnavailable } from "../support/callers.js";
 import { type FluxProcess, randomAdminKey, startProcess } from "../support/processes.js";
 import { mongoUri } from "../support/stores.js";
 
@@ -54,24 +56,39 @@ describe("replicas crashing during rotations and revocations", () => {
     let validations = 0;
     let accepted = 0;
     let unconfirmed = 0;
+    let unavailable = 0;
     const started = performance.now();
     for (let round = 0; validations < VALIDATIONS; round++) {
       const k = round % keys.length;
       const key = keys[k]!;
-      for (const p of live()) expect((await validate(p, key.secret)).outcome).toBe(Outcome.VALID); // warm caches
+      for (const p of live()) expect((await retryUnavailable(() => validate(p, key.secret))).outcome).toBe(Outcome.VALID); // warm caches
       const victim = KILLS.get(round);
       const callers = live().filter((p) => victim === undefined || p !== slots[victim]);
       const caller = callers[round % callers.length]!.callers[round % 2]!;
       const revoke = round % 4 === 3;
+      // A retried Revoke publishes again; a Rotate answers UNAVAILABLE only before anything is saved.
       const rpc = revoke
-        ? caller.call(ApiKeyService, "revokeApiKey", { id: key.id }, admin).then(() => undefined)
-        : caller.call(ApiKeyService, "rotateApiKey", { id: key.id }, admin);
+        ? retryUnavailable(() => caller.call(ApiKeyService, "revokeApiKey", { id: key.id }, admin)).then(() => undefined)
+        : retryUnavailable(() => caller.call(ApiKeyService, "rotateApiKey", { id: key.id }, admin));
       if (victim !== undefined) crash(victim);
       const rotated = await rpc;
       unconfirmed += rotated?.unconfirmedReplicas ?? 0;
       // The RPC has returned: every live replica refuses the old secret, every time.
-      const checks = live().flatMap((p) => Array.from({ length: PER_REPLICA_PER_ROUND }, (_, i) => validate(p, key.secret, i)));
-      const outcomes = (await Promise.all(checks)).map((r) => r.outcome);
+      // UNAVAILABLE ("retry shortly") is not an accept: counted apart, never as VALID.
+      const checks = live().flatMap((p) =>
+        Array.from({ length: PER_REPLICA_PER_ROUND }, (_, i) =>
+          validate(p, key.secret, i).then(
+            (r) => r.outcome,
+            (err) => {
+              if (err instanceof RpcFailure && err.code === Code.Unavailable) return "UNAVAILABLE" as const;
+              throw err;
+            },
+          ),
+        ),
+      );
+      const all = await Promise.all(checks);
+      unavailable += all.filter((o) => o === "UNAVAILABLE").length;
+      const outcomes = all.filter((o): o is Outcome => o !== "UNAVAILABLE");
       validations += outcomes.length;
       accepted += outcomes.filter((o) => o === Outcome.VALID).length;
       expect(outcomes.every((o) => o === (revoke ? Outcome.REVOKED : Outcome.NOT_FOUND)), `round ${round}`).toBe(true);
@@ -79,7 +96,7 @@ describe("replicas crashing during rotations and revocations", () => {
     }
     await Promise.all(restarts);
     console.log(
-      `replica crashes: ${validations} old-secret validations after ${KILLS.size} SIGKILLs and restarts, ${accepted} accepted, ` +
+      `replica crashes: ${validations} old-secret validations after ${KILLS.size} SIGKILLs and restarts, ${accepted} accepted, ${unavailable} answered UNAVAILABLE, ` +
         `${unconfirmed} unconfirmed replicas reported, ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
     expect(accepted).toBe(0);

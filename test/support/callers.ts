@@ -91,3 +91,18 @@ export async function failure(p: Promise<unknown>): Promise<RpcFailure> {
   }
   throw new Error("expected the call to fail, but it succeeded");
 }
+
+/**
+ * UNAVAILABLE is the API's documented "retry shortly" answer (e.g. a store read past its deadline on a starved
+ * machine); tests about other guarantees retry it like a client would, a few times.
+ */
+export async function retryUnavailable<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof RpcFailure) || err.code !== Code.Unavailable || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
+}
