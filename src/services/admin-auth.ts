@@ -61,7 +61,8 @@ export class AdminAuth {
       throw new FluxError("ADMIN_KEY_MISSING", "missing admin key: send `authorization: Bearer <admin key>`");
     }
     // A header that authenticated before skips the parse and the hash; whether its key still works is decided below,
-    // as for any other (the memo holds only digests, which never change, and whether it is the bootstrap key).
+    // as for any other. The memo is keyed by the header itself, so it holds up to 1,000 working admin keys in this
+    // process's memory (never logged or stored, like FLUX_ADMIN_KEY from the environment), mapped to their digests.
     const known = this.proven.get(authorization);
     let d: string;
     let bootstrap: boolean;
