@@ -1,6 +1,8 @@
 // Scope names and the rules for checking them.
 
-const SCOPE_NAME = /^[A-Za-z0-9._:\-/*]{1,100}$/;
+import { LIMITS } from "./limits.js";
+
+const SCOPE_NAME = new RegExp(`^[A-Za-z0-9._:\\-/*]{1,${LIMITS.scopeNameLength}}$`);
 
 export function isValidScopeName(name: string): boolean {
   return SCOPE_NAME.test(name);

@@ -1,5 +1,6 @@
 // The key lifecycle: create, read, list, update, rotate, revoke. Holds the rules; stores hold the data.
 import type { Clock } from "../domain/clock.js";
+import { LIMITS } from "../domain/limits.js";
 import { FluxError, invalidArgument, storeUnavailable } from "../domain/errors.js";
 import { API_KEY_PREFIX, type Digester, displayHint, generateSecret, newId } from "../domain/key-material.js";
 import { type ApiKeyRecord, keyDigests, type Principal, type RateLimit } from "../domain/types.js";
@@ -38,8 +39,8 @@ export interface RotateResult {
   unconfirmedReplicas: number;
 }
 
-export const MAX_GRACE_PERIOD_SECONDS = 604_800;
-const MAX_PAGE_SIZE = 1000;
+export const MAX_GRACE_PERIOD_SECONDS = LIMITS.gracePeriodSecondsMax;
+const MAX_PAGE_SIZE = LIMITS.pageSizeMax;
 
 export class KeyService {
   constructor(

@@ -2,6 +2,7 @@
 // synchronous path except for the key lookup itself.
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument } from "../domain/errors.js";
+import { LIMITS } from "../domain/limits.js";
 import { API_KEY_PREFIX, type Digester, isWellFormed } from "../domain/key-material.js";
 import { isValidScopeName, missingScopes } from "../domain/scopes.js";
 import { type ApiKeyRecord, type Outcome, type Principal, type ValidationResult, keyState } from "../domain/types.js";
@@ -14,7 +15,6 @@ export interface KeyLookup {
   findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
 }
 
-const MAX_KEY_LENGTH = 512;
 
 export class ValidationService {
   constructor(
@@ -37,7 +37,7 @@ export class ValidationService {
   }
 
   private async decide(p: Principal, rawKey: string, requiredScopes: string[]): Promise<ValidationResult> {
-    if (rawKey.length > MAX_KEY_LENGTH || !isWellFormed(rawKey, API_KEY_PREFIX)) return outcome("MALFORMED");
+    if (rawKey.length > LIMITS.keyLength || !isWellFormed(rawKey, API_KEY_PREFIX)) return outcome("MALFORMED");
     const digest = this.digest(rawKey);
     const key = await this.lookup.findByDigest(digest);
     const now = this.clock.nowMs();

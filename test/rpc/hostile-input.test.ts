@@ -102,6 +102,16 @@ describe.each(STORE_KINDS)("on the %s store", (kind) => {
       const res = await rawConnect(t.server.httpPort, USAGE, JSON.stringify({ id: key.id, granularity: "GRANULARITY_WEEK" }), "json");
       expect({ status: res.httpStatus, code: res.code }).toEqual({ status: 400, code: Code.InvalidArgument });
     });
+    it("a JSON field the API does not define is INVALID_ARGUMENT, not ignored, and writes nothing", async () => {
+      const orgId = newOrg();
+      // A typo of expires_at: ignored, it would silently create a key that never expires.
+      const res = await rawConnect(t.server.httpPort, CREATE, JSON.stringify({ orgId, name: "typo", expiresAT: "2030-01-01T00:00:00Z" }), "json");
+      expect({ status: res.httpStatus, code: res.code }).toEqual({ status: 400, code: Code.InvalidArgument });
+      expect(await storedKeys(orgId)).toEqual([]);
+      const { secret } = await createKey(grpcC());
+      const v = await rawConnect(t.server.httpPort, "/flux.apikeys.v1.ApiKeyService/ValidateApiKey", JSON.stringify({ key: secret, requiredScope: ["x"] }), "json");
+      expect({ status: v.httpStatus, code: v.code }).toEqual({ status: 400, code: Code.InvalidArgument });
+    });
     it("an enum number the API does not define is INVALID_ARGUMENT over binary gRPC and Connect", async () => {
       const { key } = await createKey(grpcC());
       const bytes = toBinary(GetApiKeyUsageRequestSchema, create(GetApiKeyUsageRequestSchema, { id: key.id, granularity: 7 as Granularity }));
