@@ -25,6 +25,12 @@ const ACTIONS: Record<AuditAction, string> = {
   [AuditAction.SCOPE_DELETED]: "Scope deleted",
   [AuditAction.ADMIN_KEY_CREATED]: "Admin key created",
   [AuditAction.ADMIN_KEY_REVOKED]: "Admin key revoked",
+  [AuditAction.API_KEY_LEAK_REPORTED]: "Leak reported",
+  [AuditAction.ORGANIZATION_POLICY_UPDATED]: "Organisation policy changed",
+  [AuditAction.WEBHOOK_ENDPOINT_CREATED]: "Webhook created",
+  [AuditAction.WEBHOOK_ENDPOINT_UPDATED]: "Webhook updated",
+  [AuditAction.WEBHOOK_ENDPOINT_DELETED]: "Webhook deleted",
+  [AuditAction.WEBHOOK_SECRET_ROTATED]: "Webhook secret rotated",
 };
 
 export async function renderActivity(panel: HTMLElement, filter: ActivityFilter): Promise<void> {

@@ -86,6 +86,8 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
   [Outcome.DISABLED]: "Disabled",
   [Outcome.RATE_LIMITED]: "Rate limited",
   [Outcome.INSUFFICIENT_SCOPE]: "Insufficient scope",
+  [Outcome.USAGE_EXCEEDED]: "Out of credits",
+  [Outcome.IP_NOT_ALLOWED]: "IP not allowed",
 };
 export const outcomeLabel = (o: Outcome): string => OUTCOME_LABEL[o] ?? "Unknown";
 

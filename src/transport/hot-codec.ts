@@ -81,7 +81,7 @@ export function decodeSimpleValidateRequestJson(text: string): ValidateApiKeyReq
 const ASCII = /^[\x00-\x7f]*$/;
 
 /** What create(ValidateApiKeyRequestSchema, { key, requiredScopes }) returns (proto3: every field implicit). */
-const request = (key: string, requiredScopes: string[]): ValidateApiKeyRequest => ({ $typeName: "flux.apikeys.v1.ValidateApiKeyRequest", key, requiredScopes });
+const request = (key: string, requiredScopes: string[]): ValidateApiKeyRequest => ({ $typeName: "flux.apikeys.v1.ValidateApiKeyRequest", key, requiredScopes, clientIp: "" });
 
 /** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {

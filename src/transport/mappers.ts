@@ -8,7 +8,7 @@ import type { KeyUsage } from "../services/usage-service.js";
 import { AuditAction, type AuditEvent, AuditEventSchema, AuditTargetType } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { type GetApiKeyUsageResponse, GetApiKeyUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
-import { type KeyInfo, KeyInfoSchema, Outcome, type RateLimitState, type ValidateApiKeyResponse } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+import { type KeyInfo, KeyInfoSchema, Outcome, PolicyLevel, type RateLimitState, type ValidateApiKeyResponse } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 
 const ts = (ms: number | undefined): Timestamp | undefined => (ms === undefined ? undefined : timestampFromMs(ms));
 export const msOf = (t: Timestamp | undefined): number | undefined => (t ? timestampMs(t) : undefined);
@@ -72,6 +72,7 @@ export function validationToWire(r: ValidationResult): ValidateApiKeyResponse {
     valid: r.outcome === "VALID",
     outcome: Outcome[r.outcome],
     missingScopes: r.missingScopes,
+    refusedBy: PolicyLevel.UNSPECIFIED,
   };
   if (r.key) m.key = keyInfoOf(r.key);
   const l = r.rateLimit;

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x66lux/apikeys/v1/api_key.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x04\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12.\n\nrate_limit\x18\x05 \x01(\x0b\x32\x1a.flux.apikeys.v1.RateLimit\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x08metadata\x18\x07 \x03(\x0b\x32%.flux.apikeys.v1.ApiKey.MetadataEntry\x12\x0f\n\x07\x65nabled\x18\x08 \x01(\x08\x12(\n\x05state\x18\t \x01(\x0e\x32\x19.flux.apikeys.v1.KeyState\x12\x14\n\x0c\x64isplay_hint\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrotated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"5\n\tRateLimit\x12\x10\n\x08requests\x18\x01 \x01(\r\x12\x16\n\x0ewindow_seconds\x18\x02 \x01(\r\"Z\n\x05Scope\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x01\n\x08\x41\x64minKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x14\n\x0c\x64isplay_hint\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x81\x01\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x16\n\x12KEY_STATE_DISABLED\x10\x02\x12\x15\n\x11KEY_STATE_REVOKED\x10\x03\x12\x15\n\x11KEY_STATE_EXPIRED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x66lux/apikeys/v1/api_key.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x04\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12.\n\nrate_limit\x18\x05 \x01(\x0b\x32\x1a.flux.apikeys.v1.RateLimit\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x08metadata\x18\x07 \x03(\x0b\x32%.flux.apikeys.v1.ApiKey.MetadataEntry\x12\x0f\n\x07\x65nabled\x18\x08 \x01(\x08\x12(\n\x05state\x18\t \x01(\x0e\x32\x19.flux.apikeys.v1.KeyState\x12\x14\n\x0c\x64isplay_hint\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrotated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x07\x63redits\x18\x0f \x01(\x0b\x32\x18.flux.apikeys.v1.Credits\x12\x15\n\rallowed_cidrs\x18\x10 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"K\n\x07\x43redits\x12\x11\n\tremaining\x18\x01 \x01(\x04\x12-\n\x06refill\x18\x02 \x01(\x0b\x32\x1d.flux.apikeys.v1.CreditRefill\"\x92\x01\n\x0c\x43reditRefill\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x04\x12\x1a\n\x10interval_seconds\x18\x02 \x01(\rH\x00\x12\x16\n\x0c\x64\x61y_of_month\x18\x03 \x01(\rH\x00\x12\x32\n\x0elast_refill_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\n\n\x08schedule\"5\n\tRateLimit\x12\x10\n\x08requests\x18\x01 \x01(\r\x12\x16\n\x0ewindow_seconds\x18\x02 \x01(\r\"Z\n\x05Scope\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x01\n\x08\x41\x64minKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06org_id\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x14\n\x0c\x64isplay_hint\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x81\x01\n\x08KeyState\x12\x19\n\x15KEY_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_STATE_ACTIVE\x10\x01\x12\x16\n\x12KEY_STATE_DISABLED\x10\x02\x12\x15\n\x11KEY_STATE_REVOKED\x10\x03\x12\x15\n\x11KEY_STATE_EXPIRED\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +34,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_APIKEY_METADATAENTRY']._loaded_options = None
   _globals['_APIKEY_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_KEYSTATE']._serialized_start=971
-  _globals['_KEYSTATE']._serialized_end=1100
+  _globals['_KEYSTATE']._serialized_start=1263
+  _globals['_KEYSTATE']._serialized_end=1392
   _globals['_APIKEY']._serialized_start=84
-  _globals['_APIKEY']._serialized_end=625
-  _globals['_APIKEY_METADATAENTRY']._serialized_start=578
-  _globals['_APIKEY_METADATAENTRY']._serialized_end=625
-  _globals['_RATELIMIT']._serialized_start=627
-  _globals['_RATELIMIT']._serialized_end=680
-  _globals['_SCOPE']._serialized_start=682
-  _globals['_SCOPE']._serialized_end=772
-  _globals['_ADMINKEY']._serialized_start=775
-  _globals['_ADMINKEY']._serialized_end=968
+  _globals['_APIKEY']._serialized_end=691
+  _globals['_APIKEY_METADATAENTRY']._serialized_start=644
+  _globals['_APIKEY_METADATAENTRY']._serialized_end=691
+  _globals['_CREDITS']._serialized_start=693
+  _globals['_CREDITS']._serialized_end=768
+  _globals['_CREDITREFILL']._serialized_start=771
+  _globals['_CREDITREFILL']._serialized_end=917
+  _globals['_RATELIMIT']._serialized_start=919
+  _globals['_RATELIMIT']._serialized_end=972
+  _globals['_SCOPE']._serialized_start=974
+  _globals['_SCOPE']._serialized_end=1064
+  _globals['_ADMINKEY']._serialized_start=1067
+  _globals['_ADMINKEY']._serialized_end=1260
 # @@protoc_insertion_point(module_scope)

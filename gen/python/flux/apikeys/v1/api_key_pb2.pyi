@@ -24,7 +24,7 @@ KEY_STATE_REVOKED: KeyState
 KEY_STATE_EXPIRED: KeyState
 
 class ApiKey(_message.Message):
-    __slots__ = ("id", "org_id", "name", "scopes", "rate_limit", "expires_at", "metadata", "enabled", "state", "display_hint", "created_at", "updated_at", "revoked_at", "rotated_at")
+    __slots__ = ("id", "org_id", "name", "scopes", "rate_limit", "expires_at", "metadata", "enabled", "state", "display_hint", "created_at", "updated_at", "revoked_at", "rotated_at", "credits", "allowed_cidrs")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,8 @@ class ApiKey(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     ROTATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_CIDRS_FIELD_NUMBER: _ClassVar[int]
     id: str
     org_id: str
     name: str
@@ -60,7 +62,29 @@ class ApiKey(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     revoked_at: _timestamp_pb2.Timestamp
     rotated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., org_id: _Optional[str] = ..., name: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., enabled: bool = ..., state: _Optional[_Union[KeyState, str]] = ..., display_hint: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rotated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    credits: Credits
+    allowed_cidrs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., org_id: _Optional[str] = ..., name: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., enabled: bool = ..., state: _Optional[_Union[KeyState, str]] = ..., display_hint: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rotated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., credits: _Optional[_Union[Credits, _Mapping]] = ..., allowed_cidrs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Credits(_message.Message):
+    __slots__ = ("remaining", "refill")
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    REFILL_FIELD_NUMBER: _ClassVar[int]
+    remaining: int
+    refill: CreditRefill
+    def __init__(self, remaining: _Optional[int] = ..., refill: _Optional[_Union[CreditRefill, _Mapping]] = ...) -> None: ...
+
+class CreditRefill(_message.Message):
+    __slots__ = ("amount", "interval_seconds", "day_of_month", "last_refill_at")
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DAY_OF_MONTH_FIELD_NUMBER: _ClassVar[int]
+    LAST_REFILL_AT_FIELD_NUMBER: _ClassVar[int]
+    amount: int
+    interval_seconds: int
+    day_of_month: int
+    last_refill_at: _timestamp_pb2.Timestamp
+    def __init__(self, amount: _Optional[int] = ..., interval_seconds: _Optional[int] = ..., day_of_month: _Optional[int] = ..., last_refill_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RateLimit(_message.Message):
     __slots__ = ("requests", "window_seconds")

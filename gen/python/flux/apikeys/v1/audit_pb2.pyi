@@ -24,6 +24,12 @@ class AuditAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_ACTION_SCOPE_DELETED: _ClassVar[AuditAction]
     AUDIT_ACTION_ADMIN_KEY_CREATED: _ClassVar[AuditAction]
     AUDIT_ACTION_ADMIN_KEY_REVOKED: _ClassVar[AuditAction]
+    AUDIT_ACTION_API_KEY_LEAK_REPORTED: _ClassVar[AuditAction]
+    AUDIT_ACTION_ORGANIZATION_POLICY_UPDATED: _ClassVar[AuditAction]
+    AUDIT_ACTION_WEBHOOK_ENDPOINT_CREATED: _ClassVar[AuditAction]
+    AUDIT_ACTION_WEBHOOK_ENDPOINT_UPDATED: _ClassVar[AuditAction]
+    AUDIT_ACTION_WEBHOOK_ENDPOINT_DELETED: _ClassVar[AuditAction]
+    AUDIT_ACTION_WEBHOOK_SECRET_ROTATED: _ClassVar[AuditAction]
 
 class AuditTargetType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -31,6 +37,8 @@ class AuditTargetType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_TARGET_TYPE_API_KEY: _ClassVar[AuditTargetType]
     AUDIT_TARGET_TYPE_SCOPE: _ClassVar[AuditTargetType]
     AUDIT_TARGET_TYPE_ADMIN_KEY: _ClassVar[AuditTargetType]
+    AUDIT_TARGET_TYPE_ORGANIZATION: _ClassVar[AuditTargetType]
+    AUDIT_TARGET_TYPE_WEBHOOK_ENDPOINT: _ClassVar[AuditTargetType]
 AUDIT_ACTION_UNSPECIFIED: AuditAction
 AUDIT_ACTION_API_KEY_CREATED: AuditAction
 AUDIT_ACTION_API_KEY_ROTATED: AuditAction
@@ -42,10 +50,18 @@ AUDIT_ACTION_SCOPE_DEFINED: AuditAction
 AUDIT_ACTION_SCOPE_DELETED: AuditAction
 AUDIT_ACTION_ADMIN_KEY_CREATED: AuditAction
 AUDIT_ACTION_ADMIN_KEY_REVOKED: AuditAction
+AUDIT_ACTION_API_KEY_LEAK_REPORTED: AuditAction
+AUDIT_ACTION_ORGANIZATION_POLICY_UPDATED: AuditAction
+AUDIT_ACTION_WEBHOOK_ENDPOINT_CREATED: AuditAction
+AUDIT_ACTION_WEBHOOK_ENDPOINT_UPDATED: AuditAction
+AUDIT_ACTION_WEBHOOK_ENDPOINT_DELETED: AuditAction
+AUDIT_ACTION_WEBHOOK_SECRET_ROTATED: AuditAction
 AUDIT_TARGET_TYPE_UNSPECIFIED: AuditTargetType
 AUDIT_TARGET_TYPE_API_KEY: AuditTargetType
 AUDIT_TARGET_TYPE_SCOPE: AuditTargetType
 AUDIT_TARGET_TYPE_ADMIN_KEY: AuditTargetType
+AUDIT_TARGET_TYPE_ORGANIZATION: AuditTargetType
+AUDIT_TARGET_TYPE_WEBHOOK_ENDPOINT: AuditTargetType
 
 class AuditEvent(_message.Message):
     __slots__ = ("id", "time", "action", "org_id", "target_type", "target_id", "actor_admin_key_id", "request_id", "caller_address", "update_mask", "before", "after")

@@ -26,21 +26,23 @@ from flux.apikeys.v1 import validation_pb2 as flux_dot_apikeys_dot_v1_dot_valida
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x66lux/apikeys/v1/usage.proto\x12\x0f\x66lux.apikeys.v1\x1a flux/apikeys/v1/validation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x01\n\x15GetApiKeyUsageRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x0bgranularity\x18\x02 \x01(\x0e\x32\x1c.flux.apikeys.v1.Granularity\x12\x30\n\x0cseries_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x02\n\x16GetApiKeyUsageResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17requests_current_period\x18\x03 \x01(\x03\x12\x1d\n\x15\x65rrors_current_period\x18\x04 \x01(\x03\x12\x12\n\nerror_rate\x18\x05 \x01(\x01\x12\x30\n\x0clast_used_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x08outcomes\x18\x07 \x03(\x0b\x32\x1d.flux.apikeys.v1.OutcomeCount\x12,\n\x06series\x18\x08 \x03(\x0b\x32\x1c.flux.apikeys.v1.UsageBucket\"H\n\x0cOutcomeCount\x12)\n\x07outcome\x18\x01 \x01(\x0e\x32\x18.flux.apikeys.v1.Outcome\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\x8a\x01\n\x0bUsageBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\r\n\x05valid\x18\x03 \x01(\x03\x12\x14\n\x0crate_limited\x18\x04 \x01(\x03\x12\x14\n\x0cother_errors\x18\x05 \x01(\x03*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x66lux/apikeys/v1/usage.proto\x12\x0f\x66lux.apikeys.v1\x1a flux/apikeys/v1/validation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x01\n\x15GetApiKeyUsageRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x31\n\x0bgranularity\x18\x02 \x01(\x0e\x32\x1c.flux.apikeys.v1.Granularity\x12\x30\n\x0cseries_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11unused_scope_days\x18\x04 \x01(\r\"\x81\x03\n\x16GetApiKeyUsageResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17requests_current_period\x18\x03 \x01(\x03\x12\x1d\n\x15\x65rrors_current_period\x18\x04 \x01(\x03\x12\x12\n\nerror_rate\x18\x05 \x01(\x01\x12\x30\n\x0clast_used_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x08outcomes\x18\x07 \x03(\x0b\x32\x1d.flux.apikeys.v1.OutcomeCount\x12,\n\x06series\x18\x08 \x03(\x0b\x32\x1c.flux.apikeys.v1.UsageBucket\x12\x15\n\runused_scopes\x18\t \x03(\t\x12-\n\nscope_uses\x18\n \x03(\x0b\x32\x19.flux.apikeys.v1.ScopeUse\"O\n\x08ScopeUse\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x34\n\x10last_required_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x0cOutcomeCount\x12)\n\x07outcome\x18\x01 \x01(\x0e\x32\x18.flux.apikeys.v1.Outcome\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\xa2\x01\n\x0bUsageBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\r\n\x05valid\x18\x03 \x01(\x03\x12\x14\n\x0crate_limited\x18\x04 \x01(\x03\x12\x14\n\x0cother_errors\x18\x05 \x01(\x03\x12\x16\n\x0eusage_exceeded\x18\x06 \x01(\x03*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'flux.apikeys.v1.usage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GRANULARITY']._serialized_start=787
-  _globals['_GRANULARITY']._serialized_end=872
+  _globals['_GRANULARITY']._serialized_start=989
+  _globals['_GRANULARITY']._serialized_end=1074
   _globals['_GETAPIKEYUSAGEREQUEST']._serialized_start=116
-  _globals['_GETAPIKEYUSAGEREQUEST']._serialized_end=252
-  _globals['_GETAPIKEYUSAGERESPONSE']._serialized_start=255
-  _globals['_GETAPIKEYUSAGERESPONSE']._serialized_end=570
-  _globals['_OUTCOMECOUNT']._serialized_start=572
-  _globals['_OUTCOMECOUNT']._serialized_end=644
-  _globals['_USAGEBUCKET']._serialized_start=647
-  _globals['_USAGEBUCKET']._serialized_end=785
+  _globals['_GETAPIKEYUSAGEREQUEST']._serialized_end=279
+  _globals['_GETAPIKEYUSAGERESPONSE']._serialized_start=282
+  _globals['_GETAPIKEYUSAGERESPONSE']._serialized_end=667
+  _globals['_SCOPEUSE']._serialized_start=669
+  _globals['_SCOPEUSE']._serialized_end=748
+  _globals['_OUTCOMECOUNT']._serialized_start=750
+  _globals['_OUTCOMECOUNT']._serialized_end=822
+  _globals['_USAGEBUCKET']._serialized_start=825
+  _globals['_USAGEBUCKET']._serialized_end=987
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n flux/apikeys/v1/validation.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"=\n\x15ValidateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x17\n\x0frequired_scopes\x18\x02 \x03(\t\"\xc6\x01\n\x16ValidateApiKeyResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12)\n\x07outcome\x18\x02 \x01(\x0e\x32\x18.flux.apikeys.v1.Outcome\x12%\n\x03key\x18\x03 \x01(\x0b\x32\x18.flux.apikeys.v1.KeyInfo\x12\x33\n\nrate_limit\x18\x04 \x01(\x0b\x32\x1f.flux.apikeys.v1.RateLimitState\x12\x16\n\x0emissing_scopes\x18\x05 \x03(\t\"\xde\x01\n\x07KeyInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x38\n\x08metadata\x18\x05 \x03(\x0b\x32&.flux.apikeys.v1.KeyInfo.MetadataEntry\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"x\n\x0eRateLimitState\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x11\n\tremaining\x18\x02 \x01(\r\x12,\n\x08reset_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\r*\xdd\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x11\n\rOUTCOME_VALID\x10\x01\x12\x15\n\x11OUTCOME_NOT_FOUND\x10\x02\x12\x15\n\x11OUTCOME_MALFORMED\x10\x03\x12\x13\n\x0fOUTCOME_EXPIRED\x10\x04\x12\x13\n\x0fOUTCOME_REVOKED\x10\x05\x12\x14\n\x10OUTCOME_DISABLED\x10\x06\x12\x18\n\x14OUTCOME_RATE_LIMITED\x10\x07\x12\x1e\n\x1aOUTCOME_INSUFFICIENT_SCOPE\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n flux/apikeys/v1/validation.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n\x15ValidateApiKeyRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x17\n\x0frequired_scopes\x18\x02 \x03(\t\x12\x11\n\x04\x63ost\x18\x03 \x01(\rH\x00\x88\x01\x01\x12\x11\n\tclient_ip\x18\x04 \x01(\tB\x07\n\x05_cost\"\xe2\x02\n\x16ValidateApiKeyResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12)\n\x07outcome\x18\x02 \x01(\x0e\x32\x18.flux.apikeys.v1.Outcome\x12%\n\x03key\x18\x03 \x01(\x0b\x32\x18.flux.apikeys.v1.KeyInfo\x12\x33\n\nrate_limit\x18\x04 \x01(\x0b\x32\x1f.flux.apikeys.v1.RateLimitState\x12\x16\n\x0emissing_scopes\x18\x05 \x03(\t\x12.\n\x07\x63redits\x18\x06 \x01(\x0b\x32\x1d.flux.apikeys.v1.CreditsState\x12\x38\n\x0corganization\x18\x07 \x01(\x0b\x32\".flux.apikeys.v1.OrganizationState\x12\x30\n\nrefused_by\x18\x08 \x01(\x0e\x32\x1c.flux.apikeys.v1.PolicyLevel\"U\n\x0c\x43reditsState\x12\x11\n\tremaining\x18\x01 \x01(\x04\x12\x32\n\x0enext_refill_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x11OrganizationState\x12\x33\n\nrate_limit\x18\x01 \x01(\x0b\x32\x1f.flux.apikeys.v1.RateLimitState\x12.\n\x07\x63redits\x18\x02 \x01(\x0b\x32\x1d.flux.apikeys.v1.CreditsState\"\xde\x01\n\x07KeyInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x38\n\x08metadata\x18\x05 \x03(\x0b\x32&.flux.apikeys.v1.KeyInfo.MetadataEntry\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"x\n\x0eRateLimitState\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x11\n\tremaining\x18\x02 \x01(\r\x12,\n\x08reset_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\r*\x95\x02\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x11\n\rOUTCOME_VALID\x10\x01\x12\x15\n\x11OUTCOME_NOT_FOUND\x10\x02\x12\x15\n\x11OUTCOME_MALFORMED\x10\x03\x12\x13\n\x0fOUTCOME_EXPIRED\x10\x04\x12\x13\n\x0fOUTCOME_REVOKED\x10\x05\x12\x14\n\x10OUTCOME_DISABLED\x10\x06\x12\x18\n\x14OUTCOME_RATE_LIMITED\x10\x07\x12\x1e\n\x1aOUTCOME_INSUFFICIENT_SCOPE\x10\x08\x12\x1a\n\x16OUTCOME_USAGE_EXCEEDED\x10\t\x12\x1a\n\x16OUTCOME_IP_NOT_ALLOWED\x10\n*`\n\x0bPolicyLevel\x12\x1c\n\x18POLICY_LEVEL_UNSPECIFIED\x10\x00\x12\x14\n\x10POLICY_LEVEL_KEY\x10\x01\x12\x1d\n\x19POLICY_LEVEL_ORGANIZATION\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +34,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_KEYINFO_METADATAENTRY']._loaded_options = None
   _globals['_KEYINFO_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_OUTCOME']._serialized_start=698
-  _globals['_OUTCOME']._serialized_end=919
+  _globals['_OUTCOME']._serialized_start=1110
+  _globals['_OUTCOME']._serialized_end=1387
+  _globals['_POLICYLEVEL']._serialized_start=1389
+  _globals['_POLICYLEVEL']._serialized_end=1485
   _globals['_VALIDATEAPIKEYREQUEST']._serialized_start=86
-  _globals['_VALIDATEAPIKEYREQUEST']._serialized_end=147
-  _globals['_VALIDATEAPIKEYRESPONSE']._serialized_start=150
-  _globals['_VALIDATEAPIKEYRESPONSE']._serialized_end=348
-  _globals['_KEYINFO']._serialized_start=351
-  _globals['_KEYINFO']._serialized_end=573
-  _globals['_KEYINFO_METADATAENTRY']._serialized_start=526
-  _globals['_KEYINFO_METADATAENTRY']._serialized_end=573
-  _globals['_RATELIMITSTATE']._serialized_start=575
-  _globals['_RATELIMITSTATE']._serialized_end=695
+  _globals['_VALIDATEAPIKEYREQUEST']._serialized_end=194
+  _globals['_VALIDATEAPIKEYRESPONSE']._serialized_start=197
+  _globals['_VALIDATEAPIKEYRESPONSE']._serialized_end=551
+  _globals['_CREDITSSTATE']._serialized_start=553
+  _globals['_CREDITSSTATE']._serialized_end=638
+  _globals['_ORGANIZATIONSTATE']._serialized_start=640
+  _globals['_ORGANIZATIONSTATE']._serialized_end=760
+  _globals['_KEYINFO']._serialized_start=763
+  _globals['_KEYINFO']._serialized_end=985
+  _globals['_KEYINFO_METADATAENTRY']._serialized_start=938
+  _globals['_KEYINFO_METADATAENTRY']._serialized_end=985
+  _globals['_RATELIMITSTATE']._serialized_start=987
+  _globals['_RATELIMITSTATE']._serialized_end=1107
 # @@protoc_insertion_point(module_scope)

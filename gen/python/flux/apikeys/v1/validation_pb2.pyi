@@ -21,6 +21,14 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_DISABLED: _ClassVar[Outcome]
     OUTCOME_RATE_LIMITED: _ClassVar[Outcome]
     OUTCOME_INSUFFICIENT_SCOPE: _ClassVar[Outcome]
+    OUTCOME_USAGE_EXCEEDED: _ClassVar[Outcome]
+    OUTCOME_IP_NOT_ALLOWED: _ClassVar[Outcome]
+
+class PolicyLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    POLICY_LEVEL_UNSPECIFIED: _ClassVar[PolicyLevel]
+    POLICY_LEVEL_KEY: _ClassVar[PolicyLevel]
+    POLICY_LEVEL_ORGANIZATION: _ClassVar[PolicyLevel]
 OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_VALID: Outcome
 OUTCOME_NOT_FOUND: Outcome
@@ -30,28 +38,59 @@ OUTCOME_REVOKED: Outcome
 OUTCOME_DISABLED: Outcome
 OUTCOME_RATE_LIMITED: Outcome
 OUTCOME_INSUFFICIENT_SCOPE: Outcome
+OUTCOME_USAGE_EXCEEDED: Outcome
+OUTCOME_IP_NOT_ALLOWED: Outcome
+POLICY_LEVEL_UNSPECIFIED: PolicyLevel
+POLICY_LEVEL_KEY: PolicyLevel
+POLICY_LEVEL_ORGANIZATION: PolicyLevel
 
 class ValidateApiKeyRequest(_message.Message):
-    __slots__ = ("key", "required_scopes")
+    __slots__ = ("key", "required_scopes", "cost", "client_ip")
     KEY_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_SCOPES_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
     key: str
     required_scopes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, key: _Optional[str] = ..., required_scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+    cost: int
+    client_ip: str
+    def __init__(self, key: _Optional[str] = ..., required_scopes: _Optional[_Iterable[str]] = ..., cost: _Optional[int] = ..., client_ip: _Optional[str] = ...) -> None: ...
 
 class ValidateApiKeyResponse(_message.Message):
-    __slots__ = ("valid", "outcome", "key", "rate_limit", "missing_scopes")
+    __slots__ = ("valid", "outcome", "key", "rate_limit", "missing_scopes", "credits", "organization", "refused_by")
     VALID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     MISSING_SCOPES_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_BY_FIELD_NUMBER: _ClassVar[int]
     valid: bool
     outcome: Outcome
     key: KeyInfo
     rate_limit: RateLimitState
     missing_scopes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, valid: bool = ..., outcome: _Optional[_Union[Outcome, str]] = ..., key: _Optional[_Union[KeyInfo, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimitState, _Mapping]] = ..., missing_scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+    credits: CreditsState
+    organization: OrganizationState
+    refused_by: PolicyLevel
+    def __init__(self, valid: bool = ..., outcome: _Optional[_Union[Outcome, str]] = ..., key: _Optional[_Union[KeyInfo, _Mapping]] = ..., rate_limit: _Optional[_Union[RateLimitState, _Mapping]] = ..., missing_scopes: _Optional[_Iterable[str]] = ..., credits: _Optional[_Union[CreditsState, _Mapping]] = ..., organization: _Optional[_Union[OrganizationState, _Mapping]] = ..., refused_by: _Optional[_Union[PolicyLevel, str]] = ...) -> None: ...
+
+class CreditsState(_message.Message):
+    __slots__ = ("remaining", "next_refill_at")
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    NEXT_REFILL_AT_FIELD_NUMBER: _ClassVar[int]
+    remaining: int
+    next_refill_at: _timestamp_pb2.Timestamp
+    def __init__(self, remaining: _Optional[int] = ..., next_refill_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OrganizationState(_message.Message):
+    __slots__ = ("rate_limit", "credits")
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    rate_limit: RateLimitState
+    credits: CreditsState
+    def __init__(self, rate_limit: _Optional[_Union[RateLimitState, _Mapping]] = ..., credits: _Optional[_Union[CreditsState, _Mapping]] = ...) -> None: ...
 
 class KeyInfo(_message.Message):
     __slots__ = ("id", "org_id", "name", "scopes", "metadata", "expires_at")

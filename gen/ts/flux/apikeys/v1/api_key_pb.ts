@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file flux/apikeys/v1/api_key.proto.
  */
 export const file_flux_apikeys_v1_api_key: GenFile = /*@__PURE__*/
-  fileDesc("Ch1mbHV4L2FwaWtleXMvdjEvYXBpX2tleS5wcm90bxIPZmx1eC5hcGlrZXlzLnYxIp0ECgZBcGlLZXkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGc2NvcGVzGAQgAygJEi4KCnJhdGVfbGltaXQYBSABKAsyGi5mbHV4LmFwaWtleXMudjEuUmF0ZUxpbWl0Ei4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKCG1ldGFkYXRhGAcgAygLMiUuZmx1eC5hcGlrZXlzLnYxLkFwaUtleS5NZXRhZGF0YUVudHJ5Eg8KB2VuYWJsZWQYCCABKAgSKAoFc3RhdGUYCSABKA4yGS5mbHV4LmFwaWtleXMudjEuS2V5U3RhdGUSFAoMZGlzcGxheV9oaW50GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJvdGF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI1CglSYXRlTGltaXQSEAoIcmVxdWVzdHMYASABKA0SFgoOd2luZG93X3NlY29uZHMYAiABKA0iWgoFU2NvcGUSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoIQWRtaW5LZXkSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZvcmdfaWQYAyABKAkSFQoNdmFsaWRhdGVfb25seRgEIAEoCBIUCgxkaXNwbGF5X2hpbnQYBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqgQEKCEtleVN0YXRlEhkKFUtFWV9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEtFWV9TVEFURV9BQ1RJVkUQARIWChJLRVlfU1RBVEVfRElTQUJMRUQQAhIVChFLRVlfU1RBVEVfUkVWT0tFRBADEhUKEUtFWV9TVEFURV9FWFBJUkVEEARiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1mbHV4L2FwaWtleXMvdjEvYXBpX2tleS5wcm90bxIPZmx1eC5hcGlrZXlzLnYxIt8ECgZBcGlLZXkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGc2NvcGVzGAQgAygJEi4KCnJhdGVfbGltaXQYBSABKAsyGi5mbHV4LmFwaWtleXMudjEuUmF0ZUxpbWl0Ei4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKCG1ldGFkYXRhGAcgAygLMiUuZmx1eC5hcGlrZXlzLnYxLkFwaUtleS5NZXRhZGF0YUVudHJ5Eg8KB2VuYWJsZWQYCCABKAgSKAoFc3RhdGUYCSABKA4yGS5mbHV4LmFwaWtleXMudjEuS2V5U3RhdGUSFAoMZGlzcGxheV9oaW50GAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJvdGF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKB2NyZWRpdHMYDyABKAsyGC5mbHV4LmFwaWtleXMudjEuQ3JlZGl0cxIVCg1hbGxvd2VkX2NpZHJzGBAgAygJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJLCgdDcmVkaXRzEhEKCXJlbWFpbmluZxgBIAEoBBItCgZyZWZpbGwYAiABKAsyHS5mbHV4LmFwaWtleXMudjEuQ3JlZGl0UmVmaWxsIpIBCgxDcmVkaXRSZWZpbGwSDgoGYW1vdW50GAEgASgEEhoKEGludGVydmFsX3NlY29uZHMYAiABKA1IABIWCgxkYXlfb2ZfbW9udGgYAyABKA1IABIyCg5sYXN0X3JlZmlsbF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCgoIc2NoZWR1bGUiNQoJUmF0ZUxpbWl0EhAKCHJlcXVlc3RzGAEgASgNEhYKDndpbmRvd19zZWNvbmRzGAIgASgNIloKBVNjb3BlEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiwQEKCEFkbWluS2V5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGb3JnX2lkGAMgASgJEhUKDXZhbGlkYXRlX29ubHkYBCABKAgSFAoMZGlzcGxheV9oaW50GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKoEBCghLZXlTdGF0ZRIZChVLRVlfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBLRVlfU1RBVEVfQUNUSVZFEAESFgoSS0VZX1NUQVRFX0RJU0FCTEVEEAISFQoRS0VZX1NUQVRFX1JFVk9LRUQQAxIVChFLRVlfU1RBVEVfRVhQSVJFRBAEYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * An API key issued to an organisation. Never carries the secret or its digest.
@@ -119,6 +119,20 @@ export type ApiKey = Message<"flux.apikeys.v1.ApiKey"> & {
    * @generated from field: google.protobuf.Timestamp rotated_at = 14;
    */
   rotatedAt?: Timestamp | undefined;
+
+  /**
+   * Optional. A credit balance spent by ValidateApiKey's cost; absent means unmetered.
+   *
+   * @generated from field: flux.apikeys.v1.Credits credits = 15;
+   */
+  credits?: Credits | undefined;
+
+  /**
+   * Optional. CIDRs (IPv4 or IPv6, at most 100) the end client's address must fall in; empty allows any address.
+   *
+   * @generated from field: repeated string allowed_cidrs = 16;
+   */
+  allowedCidrs: string[];
 };
 
 /**
@@ -127,6 +141,85 @@ export type ApiKey = Message<"flux.apikeys.v1.ApiKey"> & {
  */
 export const ApiKeySchema: GenMessage<ApiKey> = /*@__PURE__*/
   messageDesc(file_flux_apikeys_v1_api_key, 0);
+
+/**
+ * A credit balance and how it refills.
+ *
+ * @generated from message flux.apikeys.v1.Credits
+ */
+export type Credits = Message<"flux.apikeys.v1.Credits"> & {
+  /**
+   * Optional on create and update: the balance to set, 0–10^15. Output: the balance now.
+   *
+   * @generated from field: uint64 remaining = 1;
+   */
+  remaining: bigint;
+
+  /**
+   * Optional. Refills the balance; absent means it never refills.
+   *
+   * @generated from field: flux.apikeys.v1.CreditRefill refill = 2;
+   */
+  refill?: CreditRefill | undefined;
+};
+
+/**
+ * Describes the message flux.apikeys.v1.Credits.
+ * Use `create(CreditsSchema)` to create a new message.
+ */
+export const CreditsSchema: GenMessage<Credits> = /*@__PURE__*/
+  messageDesc(file_flux_apikeys_v1_api_key, 1);
+
+/**
+ * A refill sets the balance back to `amount` on a schedule.
+ *
+ * @generated from message flux.apikeys.v1.CreditRefill
+ */
+export type CreditRefill = Message<"flux.apikeys.v1.CreditRefill"> & {
+  /**
+   * Required. The balance after each refill, 1–10^15.
+   *
+   * @generated from field: uint64 amount = 1;
+   */
+  amount: bigint;
+
+  /**
+   * Required: exactly one schedule.
+   *
+   * @generated from oneof flux.apikeys.v1.CreditRefill.schedule
+   */
+  schedule: {
+    /**
+     * Every this many seconds after the credits were set, 60 to 31,536,000.
+     *
+     * @generated from field: uint32 interval_seconds = 2;
+     */
+    value: number;
+    case: "intervalSeconds";
+  } | {
+    /**
+     * On this day of each month at 00:00 UTC, 1–31 (the month's last day when it is shorter).
+     *
+     * @generated from field: uint32 day_of_month = 3;
+     */
+    value: number;
+    case: "dayOfMonth";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Output only. When the balance was last refilled (or set).
+   *
+   * @generated from field: google.protobuf.Timestamp last_refill_at = 4;
+   */
+  lastRefillAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message flux.apikeys.v1.CreditRefill.
+ * Use `create(CreditRefillSchema)` to create a new message.
+ */
+export const CreditRefillSchema: GenMessage<CreditRefill> = /*@__PURE__*/
+  messageDesc(file_flux_apikeys_v1_api_key, 2);
 
 /**
  * A fixed-window request budget.
@@ -154,7 +247,7 @@ export type RateLimit = Message<"flux.apikeys.v1.RateLimit"> & {
  * Use `create(RateLimitSchema)` to create a new message.
  */
 export const RateLimitSchema: GenMessage<RateLimit> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_api_key, 1);
+  messageDesc(file_flux_apikeys_v1_api_key, 3);
 
 /**
  * A permission scope that keys may carry, defined once per application.
@@ -189,7 +282,7 @@ export type Scope = Message<"flux.apikeys.v1.Scope"> & {
  * Use `create(ScopeSchema)` to create a new message.
  */
 export const ScopeSchema: GenMessage<Scope> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_api_key, 2);
+  messageDesc(file_flux_apikeys_v1_api_key, 4);
 
 /**
  * A key that authorises calls to this service (`authorization: Bearer <admin key>`).
@@ -252,7 +345,7 @@ export type AdminKey = Message<"flux.apikeys.v1.AdminKey"> & {
  * Use `create(AdminKeySchema)` to create a new message.
  */
 export const AdminKeySchema: GenMessage<AdminKey> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_api_key, 3);
+  messageDesc(file_flux_apikeys_v1_api_key, 5);
 
 /**
  * Lifecycle state of a key.

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file flux/apikeys/v1/usage.proto.
  */
 export const file_flux_apikeys_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("ChtmbHV4L2FwaWtleXMvdjEvdXNhZ2UucHJvdG8SD2ZsdXguYXBpa2V5cy52MSKIAQoVR2V0QXBpS2V5VXNhZ2VSZXF1ZXN0EgoKAmlkGAEgASgJEjEKC2dyYW51bGFyaXR5GAIgASgOMhwuZmx1eC5hcGlrZXlzLnYxLkdyYW51bGFyaXR5EjAKDHNlcmllc19zdGFydBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuwIKFkdldEFwaUtleVVzYWdlUmVzcG9uc2USCgoCaWQYASABKAkSMAoMcGVyaW9kX3N0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdyZXF1ZXN0c19jdXJyZW50X3BlcmlvZBgDIAEoAxIdChVlcnJvcnNfY3VycmVudF9wZXJpb2QYBCABKAMSEgoKZXJyb3JfcmF0ZRgFIAEoARIwCgxsYXN0X3VzZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCG91dGNvbWVzGAcgAygLMh0uZmx1eC5hcGlrZXlzLnYxLk91dGNvbWVDb3VudBIsCgZzZXJpZXMYCCADKAsyHC5mbHV4LmFwaWtleXMudjEuVXNhZ2VCdWNrZXQiSAoMT3V0Y29tZUNvdW50EikKB291dGNvbWUYASABKA4yGC5mbHV4LmFwaWtleXMudjEuT3V0Y29tZRINCgVjb3VudBgCIAEoAyKKAQoLVXNhZ2VCdWNrZXQSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVxdWVzdHMYAiABKAMSDQoFdmFsaWQYAyABKAMSFAoMcmF0ZV9saW1pdGVkGAQgASgDEhQKDG90aGVyX2Vycm9ycxgFIAEoAypVCgtHcmFudWxhcml0eRIbChdHUkFOVUxBUklUWV9VTlNQRUNJRklFRBAAEhQKEEdSQU5VTEFSSVRZX0hPVVIQARITCg9HUkFOVUxBUklUWV9EQVkQAmIGcHJvdG8z", [file_flux_apikeys_v1_validation, file_google_protobuf_timestamp]);
+  fileDesc("ChtmbHV4L2FwaWtleXMvdjEvdXNhZ2UucHJvdG8SD2ZsdXguYXBpa2V5cy52MSKjAQoVR2V0QXBpS2V5VXNhZ2VSZXF1ZXN0EgoKAmlkGAEgASgJEjEKC2dyYW51bGFyaXR5GAIgASgOMhwuZmx1eC5hcGlrZXlzLnYxLkdyYW51bGFyaXR5EjAKDHNlcmllc19zdGFydBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRdW51c2VkX3Njb3BlX2RheXMYBCABKA0igQMKFkdldEFwaUtleVVzYWdlUmVzcG9uc2USCgoCaWQYASABKAkSMAoMcGVyaW9kX3N0YXJ0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdyZXF1ZXN0c19jdXJyZW50X3BlcmlvZBgDIAEoAxIdChVlcnJvcnNfY3VycmVudF9wZXJpb2QYBCABKAMSEgoKZXJyb3JfcmF0ZRgFIAEoARIwCgxsYXN0X3VzZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCG91dGNvbWVzGAcgAygLMh0uZmx1eC5hcGlrZXlzLnYxLk91dGNvbWVDb3VudBIsCgZzZXJpZXMYCCADKAsyHC5mbHV4LmFwaWtleXMudjEuVXNhZ2VCdWNrZXQSFQoNdW51c2VkX3Njb3BlcxgJIAMoCRItCgpzY29wZV91c2VzGAogAygLMhkuZmx1eC5hcGlrZXlzLnYxLlNjb3BlVXNlIk8KCFNjb3BlVXNlEg0KBXNjb3BlGAEgASgJEjQKEGxhc3RfcmVxdWlyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkgKDE91dGNvbWVDb3VudBIpCgdvdXRjb21lGAEgASgOMhguZmx1eC5hcGlrZXlzLnYxLk91dGNvbWUSDQoFY291bnQYAiABKAMiogEKC1VzYWdlQnVja2V0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHJlcXVlc3RzGAIgASgDEg0KBXZhbGlkGAMgASgDEhQKDHJhdGVfbGltaXRlZBgEIAEoAxIUCgxvdGhlcl9lcnJvcnMYBSABKAMSFgoOdXNhZ2VfZXhjZWVkZWQYBiABKAMqVQoLR3JhbnVsYXJpdHkSGwoXR1JBTlVMQVJJVFlfVU5TUEVDSUZJRUQQABIUChBHUkFOVUxBUklUWV9IT1VSEAESEwoPR1JBTlVMQVJJVFlfREFZEAJiBnByb3RvMw", [file_flux_apikeys_v1_validation, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message flux.apikeys.v1.GetApiKeyUsageRequest
@@ -42,6 +42,13 @@ export type GetApiKeyUsageRequest = Message<"flux.apikeys.v1.GetApiKeyUsageReque
    * @generated from field: google.protobuf.Timestamp series_start = 3;
    */
   seriesStart?: Timestamp | undefined;
+
+  /**
+   * Optional. Window of unused_scopes, in days, 1–365; defaults to 30.
+   *
+   * @generated from field: uint32 unused_scope_days = 4;
+   */
+  unusedScopeDays: number;
 };
 
 /**
@@ -110,6 +117,20 @@ export type GetApiKeyUsageResponse = Message<"flux.apikeys.v1.GetApiKeyUsageResp
    * @generated from field: repeated flux.apikeys.v1.UsageBucket series = 8;
    */
   series: UsageBucket[];
+
+  /**
+   * Output only. The key's scopes no validation required in the last unused_scope_days days: candidates to remove.
+   *
+   * @generated from field: repeated string unused_scopes = 9;
+   */
+  unusedScopes: string[];
+
+  /**
+   * Output only. For each of the key's scopes, when a validation last required it (absent if never).
+   *
+   * @generated from field: repeated flux.apikeys.v1.ScopeUse scope_uses = 10;
+   */
+  scopeUses: ScopeUse[];
 };
 
 /**
@@ -118,6 +139,34 @@ export type GetApiKeyUsageResponse = Message<"flux.apikeys.v1.GetApiKeyUsageResp
  */
 export const GetApiKeyUsageResponseSchema: GenMessage<GetApiKeyUsageResponse> = /*@__PURE__*/
   messageDesc(file_flux_apikeys_v1_usage, 1);
+
+/**
+ * When a scope was last required of a key.
+ *
+ * @generated from message flux.apikeys.v1.ScopeUse
+ */
+export type ScopeUse = Message<"flux.apikeys.v1.ScopeUse"> & {
+  /**
+   * Output only.
+   *
+   * @generated from field: string scope = 1;
+   */
+  scope: string;
+
+  /**
+   * Output only. The latest validation that required this scope; absent if none was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp last_required_at = 2;
+   */
+  lastRequiredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message flux.apikeys.v1.ScopeUse.
+ * Use `create(ScopeUseSchema)` to create a new message.
+ */
+export const ScopeUseSchema: GenMessage<ScopeUse> = /*@__PURE__*/
+  messageDesc(file_flux_apikeys_v1_usage, 2);
 
 /**
  * @generated from message flux.apikeys.v1.OutcomeCount
@@ -143,7 +192,7 @@ export type OutcomeCount = Message<"flux.apikeys.v1.OutcomeCount"> & {
  * Use `create(OutcomeCountSchema)` to create a new message.
  */
 export const OutcomeCountSchema: GenMessage<OutcomeCount> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_usage, 2);
+  messageDesc(file_flux_apikeys_v1_usage, 3);
 
 /**
  * @generated from message flux.apikeys.v1.UsageBucket
@@ -183,6 +232,13 @@ export type UsageBucket = Message<"flux.apikeys.v1.UsageBucket"> & {
    * @generated from field: int64 other_errors = 5;
    */
   otherErrors: bigint;
+
+  /**
+   * Output only. USAGE_EXCEEDED validations.
+   *
+   * @generated from field: int64 usage_exceeded = 6;
+   */
+  usageExceeded: bigint;
 };
 
 /**
@@ -190,7 +246,7 @@ export type UsageBucket = Message<"flux.apikeys.v1.UsageBucket"> & {
  * Use `create(UsageBucketSchema)` to create a new message.
  */
 export const UsageBucketSchema: GenMessage<UsageBucket> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_usage, 3);
+  messageDesc(file_flux_apikeys_v1_usage, 4);
 
 /**
  * Size of one bucket of the usage series.

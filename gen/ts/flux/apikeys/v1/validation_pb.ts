@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file flux/apikeys/v1/validation.proto.
  */
 export const file_flux_apikeys_v1_validation: GenFile = /*@__PURE__*/
-  fileDesc("CiBmbHV4L2FwaWtleXMvdjEvdmFsaWRhdGlvbi5wcm90bxIPZmx1eC5hcGlrZXlzLnYxIj0KFVZhbGlkYXRlQXBpS2V5UmVxdWVzdBILCgNrZXkYASABKAkSFwoPcmVxdWlyZWRfc2NvcGVzGAIgAygJIsYBChZWYWxpZGF0ZUFwaUtleVJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEikKB291dGNvbWUYAiABKA4yGC5mbHV4LmFwaWtleXMudjEuT3V0Y29tZRIlCgNrZXkYAyABKAsyGC5mbHV4LmFwaWtleXMudjEuS2V5SW5mbxIzCgpyYXRlX2xpbWl0GAQgASgLMh8uZmx1eC5hcGlrZXlzLnYxLlJhdGVMaW1pdFN0YXRlEhYKDm1pc3Npbmdfc2NvcGVzGAUgAygJIt4BCgdLZXlJbmZvEgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBnNjb3BlcxgEIAMoCRI4CghtZXRhZGF0YRgFIAMoCzImLmZsdXguYXBpa2V5cy52MS5LZXlJbmZvLk1ldGFkYXRhRW50cnkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIngKDlJhdGVMaW1pdFN0YXRlEg0KBWxpbWl0GAEgASgNEhEKCXJlbWFpbmluZxgCIAEoDRIsCghyZXNldF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOcmV0cnlfYWZ0ZXJfbXMYBCABKA0q3QEKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhEKDU9VVENPTUVfVkFMSUQQARIVChFPVVRDT01FX05PVF9GT1VORBACEhUKEU9VVENPTUVfTUFMRk9STUVEEAMSEwoPT1VUQ09NRV9FWFBJUkVEEAQSEwoPT1VUQ09NRV9SRVZPS0VEEAUSFAoQT1VUQ09NRV9ESVNBQkxFRBAGEhgKFE9VVENPTUVfUkFURV9MSU1JVEVEEAcSHgoaT1VUQ09NRV9JTlNVRkZJQ0lFTlRfU0NPUEUQCGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBmbHV4L2FwaWtleXMvdjEvdmFsaWRhdGlvbi5wcm90bxIPZmx1eC5hcGlrZXlzLnYxImwKFVZhbGlkYXRlQXBpS2V5UmVxdWVzdBILCgNrZXkYASABKAkSFwoPcmVxdWlyZWRfc2NvcGVzGAIgAygJEhEKBGNvc3QYAyABKA1IAIgBARIRCgljbGllbnRfaXAYBCABKAlCBwoFX2Nvc3Qi4gIKFlZhbGlkYXRlQXBpS2V5UmVzcG9uc2USDQoFdmFsaWQYASABKAgSKQoHb3V0Y29tZRgCIAEoDjIYLmZsdXguYXBpa2V5cy52MS5PdXRjb21lEiUKA2tleRgDIAEoCzIYLmZsdXguYXBpa2V5cy52MS5LZXlJbmZvEjMKCnJhdGVfbGltaXQYBCABKAsyHy5mbHV4LmFwaWtleXMudjEuUmF0ZUxpbWl0U3RhdGUSFgoObWlzc2luZ19zY29wZXMYBSADKAkSLgoHY3JlZGl0cxgGIAEoCzIdLmZsdXguYXBpa2V5cy52MS5DcmVkaXRzU3RhdGUSOAoMb3JnYW5pemF0aW9uGAcgASgLMiIuZmx1eC5hcGlrZXlzLnYxLk9yZ2FuaXphdGlvblN0YXRlEjAKCnJlZnVzZWRfYnkYCCABKA4yHC5mbHV4LmFwaWtleXMudjEuUG9saWN5TGV2ZWwiVQoMQ3JlZGl0c1N0YXRlEhEKCXJlbWFpbmluZxgBIAEoBBIyCg5uZXh0X3JlZmlsbF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAieAoRT3JnYW5pemF0aW9uU3RhdGUSMwoKcmF0ZV9saW1pdBgBIAEoCzIfLmZsdXguYXBpa2V5cy52MS5SYXRlTGltaXRTdGF0ZRIuCgdjcmVkaXRzGAIgASgLMh0uZmx1eC5hcGlrZXlzLnYxLkNyZWRpdHNTdGF0ZSLeAQoHS2V5SW5mbxIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZzY29wZXMYBCADKAkSOAoIbWV0YWRhdGEYBSADKAsyJi5mbHV4LmFwaWtleXMudjEuS2V5SW5mby5NZXRhZGF0YUVudHJ5Ei4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ4Cg5SYXRlTGltaXRTdGF0ZRINCgVsaW1pdBgBIAEoDRIRCglyZW1haW5pbmcYAiABKA0SLAoIcmVzZXRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDnJldHJ5X2FmdGVyX21zGAQgASgNKpUCCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABIRCg1PVVRDT01FX1ZBTElEEAESFQoRT1VUQ09NRV9OT1RfRk9VTkQQAhIVChFPVVRDT01FX01BTEZPUk1FRBADEhMKD09VVENPTUVfRVhQSVJFRBAEEhMKD09VVENPTUVfUkVWT0tFRBAFEhQKEE9VVENPTUVfRElTQUJMRUQQBhIYChRPVVRDT01FX1JBVEVfTElNSVRFRBAHEh4KGk9VVENPTUVfSU5TVUZGSUNJRU5UX1NDT1BFEAgSGgoWT1VUQ09NRV9VU0FHRV9FWENFRURFRBAJEhoKFk9VVENPTUVfSVBfTk9UX0FMTE9XRUQQCipgCgtQb2xpY3lMZXZlbBIcChhQT0xJQ1lfTEVWRUxfVU5TUEVDSUZJRUQQABIUChBQT0xJQ1lfTEVWRUxfS0VZEAESHQoZUE9MSUNZX0xFVkVMX09SR0FOSVpBVElPThACYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message flux.apikeys.v1.ValidateApiKeyRequest
@@ -33,6 +33,21 @@ export type ValidateApiKeyRequest = Message<"flux.apikeys.v1.ValidateApiKeyReque
    * @generated from field: repeated string required_scopes = 2;
    */
   requiredScopes: string[];
+
+  /**
+   * Optional. Credits this call spends, 0–1,000,000; absent means 1, and 0 checks the balance without spending.
+   * Ignored for keys (and organisations) without credits.
+   *
+   * @generated from field: optional uint32 cost = 3;
+   */
+  cost?: number | undefined;
+
+  /**
+   * Optional. The end client's IPv4 or IPv6 address, checked against the key's allowed_cidrs.
+   *
+   * @generated from field: string client_ip = 4;
+   */
+  clientIp: string;
 };
 
 /**
@@ -80,6 +95,27 @@ export type ValidateApiKeyResponse = Message<"flux.apikeys.v1.ValidateApiKeyResp
    * @generated from field: repeated string missing_scopes = 5;
    */
   missingScopes: string[];
+
+  /**
+   * Output only. The key's credit balance after this call; absent when the key has no credits.
+   *
+   * @generated from field: flux.apikeys.v1.CreditsState credits = 6;
+   */
+  credits?: CreditsState | undefined;
+
+  /**
+   * Output only. The organisation's shared limit and credits after this call; absent when it has neither.
+   *
+   * @generated from field: flux.apikeys.v1.OrganizationState organization = 7;
+   */
+  organization?: OrganizationState | undefined;
+
+  /**
+   * Output only. Which policy refused the call (RATE_LIMITED and USAGE_EXCEEDED only).
+   *
+   * @generated from field: flux.apikeys.v1.PolicyLevel refused_by = 8;
+   */
+  refusedBy: PolicyLevel;
 };
 
 /**
@@ -88,6 +124,62 @@ export type ValidateApiKeyResponse = Message<"flux.apikeys.v1.ValidateApiKeyResp
  */
 export const ValidateApiKeyResponseSchema: GenMessage<ValidateApiKeyResponse> = /*@__PURE__*/
   messageDesc(file_flux_apikeys_v1_validation, 1);
+
+/**
+ * A credit balance after a call.
+ *
+ * @generated from message flux.apikeys.v1.CreditsState
+ */
+export type CreditsState = Message<"flux.apikeys.v1.CreditsState"> & {
+  /**
+   * Output only. Credits left.
+   *
+   * @generated from field: uint64 remaining = 1;
+   */
+  remaining: bigint;
+
+  /**
+   * Output only. When the next refill happens; absent without refill.
+   *
+   * @generated from field: google.protobuf.Timestamp next_refill_at = 2;
+   */
+  nextRefillAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message flux.apikeys.v1.CreditsState.
+ * Use `create(CreditsStateSchema)` to create a new message.
+ */
+export const CreditsStateSchema: GenMessage<CreditsState> = /*@__PURE__*/
+  messageDesc(file_flux_apikeys_v1_validation, 2);
+
+/**
+ * The organisation-wide policy's state after a call.
+ *
+ * @generated from message flux.apikeys.v1.OrganizationState
+ */
+export type OrganizationState = Message<"flux.apikeys.v1.OrganizationState"> & {
+  /**
+   * Output only. The organisation's shared window; absent when it has no rate limit.
+   *
+   * @generated from field: flux.apikeys.v1.RateLimitState rate_limit = 1;
+   */
+  rateLimit?: RateLimitState | undefined;
+
+  /**
+   * Output only. The organisation's shared balance; absent when it has no credits.
+   *
+   * @generated from field: flux.apikeys.v1.CreditsState credits = 2;
+   */
+  credits?: CreditsState | undefined;
+};
+
+/**
+ * Describes the message flux.apikeys.v1.OrganizationState.
+ * Use `create(OrganizationStateSchema)` to create a new message.
+ */
+export const OrganizationStateSchema: GenMessage<OrganizationState> = /*@__PURE__*/
+  messageDesc(file_flux_apikeys_v1_validation, 3);
 
 /**
  * What a validating service needs to know about a key.
@@ -143,7 +235,7 @@ export type KeyInfo = Message<"flux.apikeys.v1.KeyInfo"> & {
  * Use `create(KeyInfoSchema)` to create a new message.
  */
 export const KeyInfoSchema: GenMessage<KeyInfo> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_validation, 2);
+  messageDesc(file_flux_apikeys_v1_validation, 4);
 
 /**
  * The key's budget in its current window.
@@ -185,7 +277,7 @@ export type RateLimitState = Message<"flux.apikeys.v1.RateLimitState"> & {
  * Use `create(RateLimitStateSchema)` to create a new message.
  */
 export const RateLimitStateSchema: GenMessage<RateLimitState> = /*@__PURE__*/
-  messageDesc(file_flux_apikeys_v1_validation, 3);
+  messageDesc(file_flux_apikeys_v1_validation, 5);
 
 /**
  * Why a key was accepted or refused. Every non-VALID outcome counts as an error in usage.
@@ -241,6 +333,20 @@ export enum Outcome {
    * @generated from enum value: OUTCOME_INSUFFICIENT_SCOPE = 8;
    */
   INSUFFICIENT_SCOPE = 8,
+
+  /**
+   * The key's (or its organisation's) credit balance cannot pay this call's cost; see refused_by.
+   *
+   * @generated from enum value: OUTCOME_USAGE_EXCEEDED = 9;
+   */
+  USAGE_EXCEEDED = 9,
+
+  /**
+   * The key has an IP allowlist and client_ip is outside it, or absent.
+   *
+   * @generated from enum value: OUTCOME_IP_NOT_ALLOWED = 10;
+   */
+  IP_NOT_ALLOWED = 10,
 }
 
 /**
@@ -248,4 +354,32 @@ export enum Outcome {
  */
 export const OutcomeSchema: GenEnum<Outcome> = /*@__PURE__*/
   enumDesc(file_flux_apikeys_v1_validation, 0);
+
+/**
+ * Which policy refused a call: the key's own or its organisation's shared one.
+ *
+ * @generated from enum flux.apikeys.v1.PolicyLevel
+ */
+export enum PolicyLevel {
+  /**
+   * @generated from enum value: POLICY_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: POLICY_LEVEL_KEY = 1;
+   */
+  KEY = 1,
+
+  /**
+   * @generated from enum value: POLICY_LEVEL_ORGANIZATION = 2;
+   */
+  ORGANIZATION = 2,
+}
+
+/**
+ * Describes the enum flux.apikeys.v1.PolicyLevel.
+ */
+export const PolicyLevelSchema: GenEnum<PolicyLevel> = /*@__PURE__*/
+  enumDesc(file_flux_apikeys_v1_validation, 1);
 
