@@ -29,7 +29,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%flux/apikeys/v1/api_key_service.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1d\x66lux/apikeys/v1/api_key.proto\x1a\x1b\x66lux/apikeys/v1/usage.proto\x1a flux/apikeys/v1/validation.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x02\n\x13\x43reateApiKeyRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrate_limit\x18\x05 \x01(\x0b\x32\x1a.flux.apikeys.v1.RateLimit\x12\x44\n\x08metadata\x18\x06 \x03(\x0b\x32\x32.flux.apikeys.v1.CreateApiKeyRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"P\n\x14\x43reateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"?\n\x13RotateApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1c\n\x14grace_period_seconds\x18\x02 \x01(\r\"n\n\x14RotateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\x1c\n\x14unconfirmed_replicas\x18\x03 \x01(\r\"p\n\x13UpdateApiKeyRequest\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x14UpdateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"\x1e\n\x10GetApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x11GetApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"d\n\x12ListApiKeysRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x04 \x01(\x08\"Y\n\x13ListApiKeysResponse\x12)\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14RevokeApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\";\n\x12\x44\x65\x66ineScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"<\n\x13\x44\x65\x66ineScopeResponse\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"\x13\n\x11ListScopesRequest\"<\n\x12ListScopesResponse\x12&\n\x06scopes\x18\x01 \x03(\x0b\x32\x16.flux.apikeys.v1.Scope\"\"\n\x12\x44\x65leteScopeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteScopeResponse2\x82\x08\n\rApiKeyService\x12[\n\x0c\x43reateApiKey\x12$.flux.apikeys.v1.CreateApiKeyRequest\x1a%.flux.apikeys.v1.CreateApiKeyResponse\x12\x61\n\x0eValidateApiKey\x12&.flux.apikeys.v1.ValidateApiKeyRequest\x1a\'.flux.apikeys.v1.ValidateApiKeyResponse\x12[\n\x0cRotateApiKey\x12$.flux.apikeys.v1.RotateApiKeyRequest\x1a%.flux.apikeys.v1.RotateApiKeyResponse\x12[\n\x0cUpdateApiKey\x12$.flux.apikeys.v1.UpdateApiKeyRequest\x1a%.flux.apikeys.v1.UpdateApiKeyResponse\x12R\n\tGetApiKey\x12!.flux.apikeys.v1.GetApiKeyRequest\x1a\".flux.apikeys.v1.GetApiKeyResponse\x12X\n\x0bListApiKeys\x12#.flux.apikeys.v1.ListApiKeysRequest\x1a$.flux.apikeys.v1.ListApiKeysResponse\x12[\n\x0cRevokeApiKey\x12$.flux.apikeys.v1.RevokeApiKeyRequest\x1a%.flux.apikeys.v1.RevokeApiKeyResponse\x12\x61\n\x0eGetApiKeyUsage\x12&.flux.apikeys.v1.GetApiKeyUsageRequest\x1a\'.flux.apikeys.v1.GetApiKeyUsageResponse\x12X\n\x0b\x44\x65\x66ineScope\x12#.flux.apikeys.v1.DefineScopeRequest\x1a$.flux.apikeys.v1.DefineScopeResponse\x12U\n\nListScopes\x12\".flux.apikeys.v1.ListScopesRequest\x1a#.flux.apikeys.v1.ListScopesResponse\x12X\n\x0b\x44\x65leteScope\x12#.flux.apikeys.v1.DeleteScopeRequest\x1a$.flux.apikeys.v1.DeleteScopeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%flux/apikeys/v1/api_key_service.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1d\x66lux/apikeys/v1/api_key.proto\x1a\x1b\x66lux/apikeys/v1/usage.proto\x1a flux/apikeys/v1/validation.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x02\n\x13\x43reateApiKeyRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrate_limit\x18\x05 \x01(\x0b\x32\x1a.flux.apikeys.v1.RateLimit\x12\x44\n\x08metadata\x18\x06 \x03(\x0b\x32\x32.flux.apikeys.v1.CreateApiKeyRequest.MetadataEntry\x12)\n\x07\x63redits\x18\x07 \x01(\x0b\x32\x18.flux.apikeys.v1.Credits\x12\x15\n\rallowed_cidrs\x18\x08 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"P\n\x14\x43reateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"?\n\x13RotateApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1c\n\x14grace_period_seconds\x18\x02 \x01(\r\"n\n\x14RotateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\x1c\n\x14unconfirmed_replicas\x18\x03 \x01(\r\"p\n\x13UpdateApiKeyRequest\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x14UpdateApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"\x1e\n\x10GetApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x11GetApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\"d\n\x12ListApiKeysRequest\x12\x0e\n\x06org_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x04 \x01(\x08\"Y\n\x13ListApiKeysResponse\x12)\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x17.flux.apikeys.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14RevokeApiKeyResponse\x12(\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x17.flux.apikeys.v1.ApiKey\";\n\x12\x44\x65\x66ineScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"<\n\x13\x44\x65\x66ineScopeResponse\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.flux.apikeys.v1.Scope\"\x13\n\x11ListScopesRequest\"<\n\x12ListScopesResponse\x12&\n\x06scopes\x18\x01 \x03(\x0b\x32\x16.flux.apikeys.v1.Scope\"\"\n\x12\x44\x65leteScopeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteScopeResponse2\x82\x08\n\rApiKeyService\x12[\n\x0c\x43reateApiKey\x12$.flux.apikeys.v1.CreateApiKeyRequest\x1a%.flux.apikeys.v1.CreateApiKeyResponse\x12\x61\n\x0eValidateApiKey\x12&.flux.apikeys.v1.ValidateApiKeyRequest\x1a\'.flux.apikeys.v1.ValidateApiKeyResponse\x12[\n\x0cRotateApiKey\x12$.flux.apikeys.v1.RotateApiKeyRequest\x1a%.flux.apikeys.v1.RotateApiKeyResponse\x12[\n\x0cUpdateApiKey\x12$.flux.apikeys.v1.UpdateApiKeyRequest\x1a%.flux.apikeys.v1.UpdateApiKeyResponse\x12R\n\tGetApiKey\x12!.flux.apikeys.v1.GetApiKeyRequest\x1a\".flux.apikeys.v1.GetApiKeyResponse\x12X\n\x0bListApiKeys\x12#.flux.apikeys.v1.ListApiKeysRequest\x1a$.flux.apikeys.v1.ListApiKeysResponse\x12[\n\x0cRevokeApiKey\x12$.flux.apikeys.v1.RevokeApiKeyRequest\x1a%.flux.apikeys.v1.RevokeApiKeyResponse\x12\x61\n\x0eGetApiKeyUsage\x12&.flux.apikeys.v1.GetApiKeyUsageRequest\x1a\'.flux.apikeys.v1.GetApiKeyUsageResponse\x12X\n\x0b\x44\x65\x66ineScope\x12#.flux.apikeys.v1.DefineScopeRequest\x1a$.flux.apikeys.v1.DefineScopeResponse\x12U\n\nListScopes\x12\".flux.apikeys.v1.ListScopesRequest\x1a#.flux.apikeys.v1.ListScopesResponse\x12X\n\x0b\x44\x65leteScope\x12#.flux.apikeys.v1.DeleteScopeRequest\x1a$.flux.apikeys.v1.DeleteScopeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,43 +39,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEAPIKEYREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_CREATEAPIKEYREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_CREATEAPIKEYREQUEST']._serialized_start=220
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=502
-  _globals['_CREATEAPIKEYREQUEST_METADATAENTRY']._serialized_start=455
-  _globals['_CREATEAPIKEYREQUEST_METADATAENTRY']._serialized_end=502
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=504
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=584
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=586
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=649
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=651
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=761
-  _globals['_UPDATEAPIKEYREQUEST']._serialized_start=763
-  _globals['_UPDATEAPIKEYREQUEST']._serialized_end=875
-  _globals['_UPDATEAPIKEYRESPONSE']._serialized_start=877
-  _globals['_UPDATEAPIKEYRESPONSE']._serialized_end=941
-  _globals['_GETAPIKEYREQUEST']._serialized_start=943
-  _globals['_GETAPIKEYREQUEST']._serialized_end=973
-  _globals['_GETAPIKEYRESPONSE']._serialized_start=975
-  _globals['_GETAPIKEYRESPONSE']._serialized_end=1036
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1038
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1138
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1140
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1229
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1231
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1264
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1266
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1330
-  _globals['_DEFINESCOPEREQUEST']._serialized_start=1332
-  _globals['_DEFINESCOPEREQUEST']._serialized_end=1391
-  _globals['_DEFINESCOPERESPONSE']._serialized_start=1393
-  _globals['_DEFINESCOPERESPONSE']._serialized_end=1453
-  _globals['_LISTSCOPESREQUEST']._serialized_start=1455
-  _globals['_LISTSCOPESREQUEST']._serialized_end=1474
-  _globals['_LISTSCOPESRESPONSE']._serialized_start=1476
-  _globals['_LISTSCOPESRESPONSE']._serialized_end=1536
-  _globals['_DELETESCOPEREQUEST']._serialized_start=1538
-  _globals['_DELETESCOPEREQUEST']._serialized_end=1572
-  _globals['_DELETESCOPERESPONSE']._serialized_start=1574
-  _globals['_DELETESCOPERESPONSE']._serialized_end=1595
-  _globals['_APIKEYSERVICE']._serialized_start=1598
-  _globals['_APIKEYSERVICE']._serialized_end=2624
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=568
+  _globals['_CREATEAPIKEYREQUEST_METADATAENTRY']._serialized_start=521
+  _globals['_CREATEAPIKEYREQUEST_METADATAENTRY']._serialized_end=568
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=570
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=650
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=652
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=715
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=717
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=827
+  _globals['_UPDATEAPIKEYREQUEST']._serialized_start=829
+  _globals['_UPDATEAPIKEYREQUEST']._serialized_end=941
+  _globals['_UPDATEAPIKEYRESPONSE']._serialized_start=943
+  _globals['_UPDATEAPIKEYRESPONSE']._serialized_end=1007
+  _globals['_GETAPIKEYREQUEST']._serialized_start=1009
+  _globals['_GETAPIKEYREQUEST']._serialized_end=1039
+  _globals['_GETAPIKEYRESPONSE']._serialized_start=1041
+  _globals['_GETAPIKEYRESPONSE']._serialized_end=1102
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1104
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1204
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1206
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1295
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1297
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1330
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1332
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1396
+  _globals['_DEFINESCOPEREQUEST']._serialized_start=1398
+  _globals['_DEFINESCOPEREQUEST']._serialized_end=1457
+  _globals['_DEFINESCOPERESPONSE']._serialized_start=1459
+  _globals['_DEFINESCOPERESPONSE']._serialized_end=1519
+  _globals['_LISTSCOPESREQUEST']._serialized_start=1521
+  _globals['_LISTSCOPESREQUEST']._serialized_end=1540
+  _globals['_LISTSCOPESRESPONSE']._serialized_start=1542
+  _globals['_LISTSCOPESRESPONSE']._serialized_end=1602
+  _globals['_DELETESCOPEREQUEST']._serialized_start=1604
+  _globals['_DELETESCOPEREQUEST']._serialized_end=1638
+  _globals['_DELETESCOPERESPONSE']._serialized_start=1640
+  _globals['_DELETESCOPERESPONSE']._serialized_end=1661
+  _globals['_APIKEYSERVICE']._serialized_start=1664
+  _globals['_APIKEYSERVICE']._serialized_end=2690
 # @@protoc_insertion_point(module_scope)
