@@ -159,7 +159,7 @@ export async function runScenario(
     const sample = async () => {
       await sleep(1500); // a usage flush and some GC
       const m = await scrape(target.httpPort!);
-      points.push({ entries: m.get("flux_key_cache_entries") ?? 0, rss: rssBytes(target.pid), old: m.get('flux_process_nodejs_heap_space_size_used_bytes{space="old"}') ?? NaN });
+      points.push({ entries: m.get("flux_key_cache_entries") ?? 0, rss: rssBytes(target.pid), old: m.get('nodejs_heap_space_size_used_bytes{space="old"}') ?? NaN });
     };
     await sample();
     const fresh = rest.slice(used, used + Math.min(o.memoryKeys, o.cacheSize - points[0]!.entries));

@@ -20,7 +20,8 @@ export class Metrics implements CallObserver {
   readonly authThrottled: Counter;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "flux_process_" });
+    // Standard names (process_*, nodejs_*), so off-the-shelf Node.js dashboards and alerts work unchanged.
+    collectDefaultMetrics({ register: this.registry });
     const counts = this.outcomeCounts;
     new Counter({
       name: "flux_validations_total",

@@ -49,6 +49,14 @@ describe("metrics", () => {
     expect(body).toMatch(/flux_key_cache_hits_total 2\b/);
     expect(body).toContain("flux_usage_flush_lag_seconds");
   });
+
+  it("expose the process and Node.js figures under their standard names, which off-the-shelf dashboards expect", async () => {
+    const body = await (await fetch(`http://127.0.0.1:${t.server.httpPort}/metrics`)).text();
+    for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes"]) {
+      expect(body).toMatch(new RegExp(`^${name} `, "m"));
+    }
+    expect(body).not.toContain("flux_process_");
+  });
 });
 
 describe("bad configuration at start", () => {
