@@ -29,6 +29,13 @@ const schema = z.object({
   FLUX_TLS_KEY_FILE: z.string().min(1).optional(),
   /** PEM CA bundle: set, clients must present a certificate it signed (mTLS), on both addresses. */
   FLUX_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  /** Leak reports (POST /v1/leaks/report): a JSON file of reporters' public keys, shaped like GitHub's
+   * secret-scanning public-keys response. Unset: the endpoint answers 404 and changes nothing. */
+  FLUX_LEAK_REPORTER_KEYS: z.string().min(1).optional(),
+  /** What a leak report does to a live key: revoke it, disable it, or only record the report. */
+  FLUX_LEAK_ACTION: z.enum(["revoke", "disable", "report"]).default("revoke"),
+  /** Leak reports accepted per reporter address per minute; 0 turns the limit off. */
+  FLUX_LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
 });
 
 export type Config = z.infer<typeof schema>;

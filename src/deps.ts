@@ -11,6 +11,8 @@ import { AuthThrottle } from "./services/auth-throttle.js";
 import { type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
 import { KeyCache } from "./services/key-cache.js";
 import { KeyService } from "./services/key-service.js";
+import { LeakReportService } from "./services/leak-report-service.js";
+import { ReporterKeys } from "./services/leak-signature.js";
 import { LeasedRateLimiter } from "./services/leased-rate-limiter.js";
 import { DEFAULT_SYNC, ReplicaSync, type ReplicaSyncOptions } from "./services/replica-sync.js";
 import { ScopeService } from "./services/scope-service.js";
@@ -42,6 +44,8 @@ export interface Deps {
     /** Present on MongoDB, where several replicas may share the store. */
     sync?: ReplicaSync;
     clock: Clock;
+    /** Present when FLUX_LEAK_REPORTER_KEYS is set: POST /v1/leaks/report (transport/leak-report-route.ts). */
+    leaks?: { service: LeakReportService; keys: ReporterKeys };
   };
   close(): Promise<void>;
 }
@@ -54,7 +58,8 @@ export async function openStores(c: StoreSettings): Promise<Stores> {
 
 export async function createDeps(
   config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE"> &
-    Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_AUDIT_RETENTION_DAYS">>,
+    Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_AUDIT_RETENTION_DAYS">> &
+    Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">>,
   stores: Stores,
   log: Logger,
   clock: Clock = systemClock,
@@ -114,9 +119,10 @@ export async function createDeps(
     feed = outbox = new OutboxChangeFeed(new MongoChangeOutboxStore(db), sync, caches, log);
     outbox.start();
   }
+  const keys = new KeyService(stores.keys, stores.scopes, clock, digest, feed);
   const services = {
     auth,
-    keys: new KeyService(stores.keys, stores.scopes, clock, digest, feed),
+    keys,
     validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
@@ -127,6 +133,7 @@ export async function createDeps(
     cache,
     sync,
     clock,
+    leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, digest, clock, metrics, log) : undefined,
   };
   recorder.start();
   windowsOnDisk?.start();
@@ -147,6 +154,28 @@ export async function createDeps(
   };
   metrics.watch(deps);
   return deps;
+}
+
+function leakReports(
+  path: string,
+  config: Partial<Pick<Config, "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">>,
+  stores: Stores,
+  keys: KeyService,
+  digest: (s: string) => string,
+  clock: Clock,
+  metrics: Metrics,
+  log: Logger,
+) {
+  const action = config.FLUX_LEAK_ACTION ?? "revoke";
+  return {
+    keys: new ReporterKeys(path, (message) => log.error({ file: path, problem: message }, "FLUX_LEAK_REPORTER_KEYS changed and is unusable: keeping the previous keys")),
+    service: new LeakReportService(stores.keys, keys, digest, clock, {
+      action,
+      reportsPerMinute: config.FLUX_LEAK_REPORTS_PER_MINUTE ?? 60,
+      onToken: (label) => metrics.leakTokens.inc({ label }),
+      onLeak: (i) => log.warn({ keyId: i.keyId, orgId: i.orgId, action: i.action, confirmed: i.confirmed }, "leak report: a live key was reported"),
+    }),
+  };
 }
 
 /** After a write whose digests were not known before it (an admin key revoked by id): publish, wait, confirm. */

@@ -5,6 +5,7 @@ import { createDeps, openStores } from "./deps.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { loadServerTls, type ServerTls, TlsLoadError } from "./transport/tls.js";
+import { loadReporterKeys, ReporterKeysError } from "./services/leak-signature.js";
 import { describeStartupError, redactUri } from "./startup-errors.js";
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -25,6 +26,14 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   } catch (err) {
     if (err instanceof TlsLoadError) fail(`cannot load the TLS certificate: ${err.message}`, 2);
     throw err;
+  }
+  if (config.FLUX_LEAK_REPORTER_KEYS) {
+    try {
+      loadReporterKeys(config.FLUX_LEAK_REPORTER_KEYS);
+    } catch (err) {
+      if (err instanceof ReporterKeysError) fail(`FLUX_LEAK_REPORTER_KEYS: ${config.FLUX_LEAK_REPORTER_KEYS} ${err.message}`, 2);
+      throw err;
+    }
   }
   const storeName = config.FLUX_MONGODB_URI ? `MongoDB at ${redactUri(config.FLUX_MONGODB_URI)}` : `embedded store in ${config.FLUX_DATA_DIR}`;
   let stores;

@@ -18,6 +18,8 @@ export class Metrics implements CallObserver {
   readonly flushes: Histogram;
   readonly authFailures: Counter;
   readonly authThrottled: Counter;
+  readonly leakReports: Counter<"result">;
+  readonly leakTokens: Counter<"label">;
 
   constructor() {
     // Standard names (process_*, nodejs_*), so off-the-shelf Node.js dashboards and alerts work unchanged.
@@ -44,6 +46,8 @@ export class Metrics implements CallObserver {
     this.storeErrors = new Counter({ name: "flux_store_errors_total", help: "Failed store operations (usage flushes, change feed)", registers: [this.registry] });
     this.authFailures = new Counter({ name: "flux_admin_auth_failures_total", help: "Calls with a wrong, unknown or revoked admin key", registers: [this.registry] });
     this.authThrottled = new Counter({ name: "flux_admin_auth_throttled_total", help: "Calls refused because their address failed too many admin-key attempts", registers: [this.registry] });
+    this.leakReports = new Counter({ name: "flux_leak_reports_total", help: "POST /v1/leaks/report answers by result", labelNames: ["result"], registers: [this.registry] });
+    this.leakTokens = new Counter({ name: "flux_leak_tokens_total", help: "Reported tokens by label (true_positive: a live key)", labelNames: ["label"], registers: [this.registry] });
     this.flushes = new Histogram({ name: "flux_usage_flush_seconds", help: "Duration of usage flushes", buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2], registers: [this.registry] });
     this.watchGcPauses();
   }

@@ -8,6 +8,7 @@ import { startGrpcServer, stopGrpcServer, type GrpcServer } from "./transport/gr
 import { createServedServices } from "./transport/handlers.js";
 import { createDashboardHandler } from "./dashboard/static-handler.js";
 import { startHttpsServer } from "./transport/https-server.js";
+import { createLeakReportRoute } from "./transport/leak-report-route.js";
 import { grpcServerCredentials, type ServerTls } from "./transport/tls.js";
 
 export interface RunningServer {
@@ -28,7 +29,7 @@ export async function startServer(
   let httpServer: HttpServer | undefined;
   try {
     grpc = await startGrpcServer(served, config.FLUX_GRPC_ADDR, log, deps.metrics, tls && grpcServerCredentials(tls));
-    const handler = createConnectHandler(served, log, fallback(deps), deps.metrics);
+    const handler = createConnectHandler(served, log, fallback(deps, log), deps.metrics);
     const addr = splitHostPort(config.FLUX_HTTP_ADDR);
     httpServer = tls ? await startHttpsServer(handler, addr, tls) : await startHttpServer(handler, addr);
   } catch (err) {
@@ -49,9 +50,11 @@ export async function startServer(
   };
 }
 
-/** Everything on the HTTP address that is not an RPC: health, metrics and the dashboard. */
-function fallback(deps: Deps): HttpHandler {
+/** Everything on the HTTP address that is not an RPC: health, metrics, leak reports and the dashboard. */
+function fallback(deps: Deps, log: Logger): HttpHandler {
   const dashboard = createDashboardHandler();
+  const leaks = deps.services.leaks;
+  const leakReports = createLeakReportRoute({ ...leaks, log, onReport: (result) => deps.metrics.leakReports.inc({ result }) });
   return (req, res) => {
     const r = res as http.ServerResponse;
     if (req.url === "/healthz") {
@@ -66,6 +69,7 @@ function fallback(deps: Deps): HttpHandler {
       });
       return;
     }
+    if (leakReports(req, res)) return;
     if (dashboard(req, res)) return;
     r.writeHead(404, { "content-type": "text/plain" });
     r.end("not found\n");

@@ -9,6 +9,7 @@ export type AuditAction =
   | "API_KEY_DISABLED"
   | "API_KEY_ENABLED"
   | "API_KEY_REVOKED"
+  | "API_KEY_LEAK_REPORTED"
   | "SCOPE_DEFINED"
   | "SCOPE_DELETED"
   | "ADMIN_KEY_CREATED"

@@ -27,6 +27,12 @@ export const LIMITS = {
   updateMaskPaths: 16,
   /** GetApiKeyUsage: series_start at most this many hours (or days) back. */
   usageSeriesBuckets: 2000,
+  /** POST /v1/leaks/report: body bytes (past it: 413, unread) and tokens per report (past it: 400). */
+  leakReportBytes: 512 * 1024,
+  leakReportTokens: 1000,
+  /** Each report entry's `type` and `source`, and its `url` (they are kept in the audit event). */
+  leakFieldLength: 100,
+  leakUrlLength: 2048,
 } as const;
 
 /** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */

@@ -2,6 +2,7 @@
 // failures (e.g. a change-log write that fails), called through real gRPC and Connect clients.
 import type { Db } from "mongodb";
 import { pino } from "pino";
+import type { Config } from "../../src/config.js";
 import { systemClock } from "../../src/domain/clock.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { startServer } from "../../src/server.js";
@@ -13,24 +14,32 @@ import { mongoUri, uniqueDbName } from "./stores.js";
 export interface Replica {
   deps: Deps;
   callers: Caller[];
+  httpPort: number;
   stop(): Promise<void>;
 }
 
 /** Starts `n` replicas on one new database; `wrapDb` may hand replica i a wrapped Db (what its change feed uses). */
-export async function startReplicaServers(n: number, label: string, wrapDb: (db: Db, i: number) => Db = (db) => db) {
+export async function startReplicaServers(
+  n: number,
+  label: string,
+  wrapDb: (db: Db, i: number) => Db = (db) => db,
+  /** Settings added to every replica's (e.g. leak reports). */
+  extraConfig: Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> = {},
+) {
   const dbName = uniqueDbName(label);
   const replicas: Replica[] = [];
   for (let i = 0; i < n; i++) {
     const opened = await openMongoStores(mongoUri(), dbName);
     const stores: MongoStores = { ...opened, db: wrapDb(opened.db, i) };
     const log = pino({ level: "silent" });
-    const config = { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: dbName };
+    const config = { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: dbName, ...extraConfig };
     const deps = await createDeps(config, stores, log, systemClock);
     const server = await startServer({ FLUX_GRPC_ADDR: "127.0.0.1:0", FLUX_HTTP_ADDR: "127.0.0.1:0", FLUX_SHUTDOWN_GRACE_MS: 2000 }, deps, log);
     const callers = [grpcCaller(server.grpcPort), connectCaller(server.httpPort)];
     replicas.push({
       deps,
       callers,
+      httpPort: server.httpPort,
       async stop() {
         for (const c of callers) c.close();
         await server.stop();

@@ -25,7 +25,12 @@ export interface TestServer {
 export async function startTestServer(
   kind: StoreKind,
   label: string,
-  opts: { clock?: ManualClock; config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">>; tls?: ServerTls } = {},
+  opts: {
+    clock?: ManualClock;
+    config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">> &
+      Partial<Pick<Config, "FLUX_KEY_PEPPER" | "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">>;
+    tls?: ServerTls;
+  } = {},
 ): Promise<TestServer> {
   const { stores, dbName, dispose } = await openTestStores(kind, label);
   const logs: string[] = [];
