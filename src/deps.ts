@@ -10,6 +10,7 @@ import { AuditService, DEFAULT_AUDIT } from "./services/audit-service.js";
 import { AuthThrottle } from "./services/auth-throttle.js";
 import { type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
 import { KeyCache } from "./services/key-cache.js";
+import { CreditLedger } from "./services/credit-ledger.js";
 import { KeyService } from "./services/key-service.js";
 import { LeakReportService } from "./services/leak-report-service.js";
 import { ReporterKeys } from "./services/leak-signature.js";
@@ -41,6 +42,8 @@ export interface Deps {
     audit: AuditService;
     recorder: UsageRecorder;
     cache: KeyCache;
+    /** Credit balances of keys and organisations, spent from leases. */
+    ledger: CreditLedger;
     /** Present on MongoDB, where several replicas may share the store. */
     sync?: ReplicaSync;
     clock: Clock;
@@ -94,6 +97,8 @@ export async function createDeps(
     stores.kind === "mongodb"
       ? new LeasedRateLimiter(guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { reads: ["take"] }), clock, new WindowCounter(clock))
       : (windowsOnDisk ?? new WindowCounter(clock));
+  // Credits fail closed: no call is admitted without its debit stored (UNAVAILABLE at once while MongoDB is down).
+  const ledger = new CreditLedger(health ? guardStore(stores.balances, health, { reads: ["get"] }) : stores.balances, clock);
   let sync: ReplicaSync | undefined;
   const isFresh = () => sync?.isFresh() ?? true;
   const maxAgeMs = config.FLUX_KEY_CACHE_MAX_AGE_MS ?? 30_000;
@@ -123,7 +128,7 @@ export async function createDeps(
   const services = {
     auth,
     keys,
-    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o)),
+    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o), ledger),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),
@@ -131,6 +136,7 @@ export async function createDeps(
     audit: new AuditService(health ? guardStore(stores.audit, health, { pass: ["sweep", "prune"] }) : stores.audit, clock, log, { ...DEFAULT_AUDIT, retentionDays: config.FLUX_AUDIT_RETENTION_DAYS ?? DEFAULT_AUDIT.retentionDays }),
     recorder,
     cache,
+    ledger,
     sync,
     clock,
     leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, digest, clock, metrics, log) : undefined,
@@ -148,6 +154,7 @@ export async function createDeps(
       services.audit.stop();
       await sync?.stop();
       await recorder.close();
+      await ledger.close(); // unused leases back to the shared balances
       await windowsOnDisk?.close();
       await stores.close();
     },

@@ -25,6 +25,13 @@ export const LIMITS = {
   keyLength: 512,
   requiredScopes: 100,
   updateMaskPaths: 16,
+  /** Credit balances and refill amounts (keys and organisations): 0–10^15 (1–10^15 for a refill amount). */
+  creditsMax: 1_000_000_000_000_000,
+  refillIntervalSecondsMin: 60,
+  /** One year. */
+  refillIntervalSecondsMax: 31_536_000,
+  /** ValidateApiKey.cost: credits one call may spend. */
+  costMax: 1_000_000,
   /** GetApiKeyUsage: series_start at most this many hours (or days) back. */
   usageSeriesBuckets: 2000,
   /** POST /v1/leaks/report: body bytes (past it: 413, unread) and tokens per report (past it: 400). */

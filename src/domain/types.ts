@@ -1,5 +1,6 @@
 // Domain records shared by services and stores. Wire types live in gen/ts; stored documents in each store.
 import type { CallInfo } from "./audit.js";
+import type { Credits, CreditsState, OrganizationState, PolicyLevel } from "./credits.js";
 
 export interface RateLimit {
   requests: number;
@@ -12,6 +13,8 @@ export interface ApiKeyRecord {
   name: string;
   scopes: string[];
   rateLimit?: RateLimit;
+  /** A balance validations spend; absent: unmetered. The live balance is the ledger's (services/credit-ledger.ts). */
+  credits?: Credits;
   expiresAtMs?: number;
   metadata: Record<string, string>;
   enabled: boolean;
@@ -76,6 +79,7 @@ export const OUTCOMES = [
   "DISABLED",
   "RATE_LIMITED",
   "INSUFFICIENT_SCOPE",
+  "USAGE_EXCEEDED",
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -91,4 +95,18 @@ export interface ValidationResult {
   key?: ApiKeyRecord;
   rateLimit?: RateLimitState;
   missingScopes: string[];
+  /** The key's balance after the call (keys with credits). */
+  credits?: CreditsState;
+  /** The organisation's shared state (organisations with a policy). */
+  organization?: OrganizationState;
+  /** RATE_LIMITED and USAGE_EXCEEDED: whose policy refused. */
+  refusedBy?: PolicyLevel;
+}
+
+/** Limits shared by every key of an organisation, on top of each key's own. */
+export interface OrgPolicy {
+  orgId: string;
+  rateLimit?: RateLimit;
+  credits?: Credits;
+  updatedAtMs: number;
 }

@@ -84,6 +84,16 @@ export class AgedCache<V> {
     return promise;
   }
 
+  /** The cached answer without a fetch: { value } (undefined value: cached "not found"), or undefined when not cached. */
+  peek(key: string): { value: V | undefined } | undefined {
+    if (!(this.opts.isFresh?.() ?? true)) return undefined;
+    const now = this.clock.nowMs();
+    const hit = this.found.get(key);
+    if (hit) return hit.untilMs > now ? { value: hit.value } : undefined;
+    const until = this.missing.get(key);
+    return until !== undefined && until > now ? { value: undefined } : undefined;
+  }
+
   invalidate(keys: Iterable<string>): void {
     this.generation++;
     for (const k of keys) {

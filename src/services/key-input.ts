@@ -3,6 +3,7 @@
 import { describeSome, FluxError, invalidArgument, someOf } from "../domain/errors.js";
 import { LIMITS, TIMESTAMP_MAX_SECONDS } from "../domain/limits.js";
 import { isValidScopeName } from "../domain/scopes.js";
+import type { CreditRefill } from "../domain/credits.js";
 import type { RateLimit } from "../domain/types.js";
 import type { ScopeStore } from "../store/types.js";
 
@@ -38,6 +39,32 @@ export function checkRateLimit(rl: RateLimit | undefined): void {
   }
   if (!Number.isInteger(rl.windowSeconds) || rl.windowSeconds < 1 || rl.windowSeconds > MAX_WINDOW_SECONDS) {
     throw invalidArgument(`rate_limit.window_seconds must be 1–${MAX_WINDOW_SECONDS}`, "rate_limit.window_seconds");
+  }
+}
+
+/** A credit balance as a caller sets it (field: "credits" on keys, "policy.credits" on organisations). */
+export function checkCredits(c: { remaining: number; refill?: CreditRefill } | undefined, field = "credits"): void {
+  if (!c) return;
+  const max = LIMITS.creditsMax;
+  if (!Number.isSafeInteger(c.remaining) || c.remaining < 0 || c.remaining > max) {
+    throw invalidArgument(`${field}.remaining must be 0–${max}`, `${field}.remaining`);
+  }
+  const r = c.refill;
+  if (!r) return;
+  if (!Number.isSafeInteger(r.amount) || r.amount < 1 || r.amount > max) {
+    throw invalidArgument(`${field}.refill.amount must be 1–${max}`, `${field}.refill.amount`);
+  }
+  if (r.intervalSeconds !== undefined) {
+    const { refillIntervalSecondsMin: lo, refillIntervalSecondsMax: hi } = LIMITS;
+    if (!Number.isInteger(r.intervalSeconds) || r.intervalSeconds < lo || r.intervalSeconds > hi) {
+      throw invalidArgument(`${field}.refill.interval_seconds must be ${lo}–${hi}`, `${field}.refill.interval_seconds`);
+    }
+  } else if (r.dayOfMonth !== undefined) {
+    if (!Number.isInteger(r.dayOfMonth) || r.dayOfMonth < 1 || r.dayOfMonth > 31) {
+      throw invalidArgument(`${field}.refill.day_of_month must be 1–31`, `${field}.refill.day_of_month`);
+    }
+  } else {
+    throw invalidArgument(`${field}.refill needs interval_seconds or day_of_month`, `${field}.refill`);
   }
 }
 

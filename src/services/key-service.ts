@@ -9,7 +9,14 @@ import type { AuditAction } from "../domain/audit.js";
 import { canSee, requireManage, requireOrg, visibleOrNotFound } from "./access.js";
 import { auditEvent } from "./audit-trail.js";
 import { type ChangeFeed, type ChangeReport, localChangeFeed, unconfirmed } from "./change-outbox.js";
-import { checkExpiry, checkMetadata, checkName, checkOrgId, checkRateLimit, checkScopes } from "./key-input.js";
+import type { CreditRefill } from "../domain/credits.js";
+import { checkCredits, checkExpiry, checkMetadata, checkName, checkOrgId, checkRateLimit, checkScopes } from "./key-input.js";
+
+/** Credits as a caller sets them: the balance now and the refill; the service stamps when they were set. */
+export interface CreditsInput {
+  remaining: number;
+  refill?: CreditRefill;
+}
 
 export interface CreateKeyInput {
   orgId: string;
@@ -17,10 +24,11 @@ export interface CreateKeyInput {
   scopes: string[];
   expiresAtMs?: number;
   rateLimit?: RateLimit;
+  credits?: CreditsInput;
   metadata: Record<string, string>;
 }
 
-export const UPDATABLE_FIELDS = ["name", "scopes", "rate_limit", "expires_at", "metadata", "enabled"] as const;
+export const UPDATABLE_FIELDS = ["name", "scopes", "rate_limit", "expires_at", "metadata", "enabled", "credits"] as const;
 export type UpdatableField = (typeof UPDATABLE_FIELDS)[number];
 
 export interface KeyPatch {
@@ -30,6 +38,8 @@ export interface KeyPatch {
   expiresAtMs?: number;
   metadata?: Record<string, string>;
   enabled?: boolean;
+  /** With mask path "credits": sets the balance (and refill); absent clears them. */
+  credits?: CreditsInput;
 }
 
 export interface RotateResult {
@@ -60,6 +70,7 @@ export class KeyService {
     const now = this.clock.nowMs();
     checkExpiry(input.expiresAtMs, now);
     checkRateLimit(input.rateLimit);
+    checkCredits(input.credits);
     checkMetadata(input.metadata);
     const scopes = await checkScopes(input.scopes, this.scopes);
     const secret = generateSecret(API_KEY_PREFIX);
@@ -69,6 +80,7 @@ export class KeyService {
       name,
       scopes,
       rateLimit: input.rateLimit,
+      credits: input.credits && { ...input.credits, setAtMs: now },
       expiresAtMs: input.expiresAtMs,
       metadata: input.metadata,
       enabled: true,
@@ -112,18 +124,21 @@ export class KeyService {
     const fields = new Set(mask as UpdatableField[]);
     const name = fields.has("name") ? checkName(patch.name ?? "") : undefined;
     if (fields.has("rate_limit")) checkRateLimit(patch.rateLimit);
+    if (fields.has("credits")) checkCredits(patch.credits);
     if (fields.has("expires_at")) checkExpiry(patch.expiresAtMs, this.clock.nowMs());
     if (fields.has("metadata")) checkMetadata(patch.metadata ?? {});
     const scopes = fields.has("scopes") ? await checkScopes(patch.scopes ?? [], this.scopes) : undefined;
     const action = (b: ApiKeyRecord, a: ApiKeyRecord): AuditAction =>
       b.enabled === a.enabled ? "API_KEY_UPDATED" : a.enabled ? "API_KEY_ENABLED" : "API_KEY_DISABLED";
-    return this.confirmed(await this.change(p, id, { action, updateMask: mask }, (k) => {
+    return this.confirmed(await this.change(p, id, { action, updateMask: mask }, (k, now) => {
       if (name !== undefined) k.name = name;
       if (scopes !== undefined) k.scopes = scopes;
       if (fields.has("rate_limit")) k.rateLimit = patch.rateLimit;
       if (fields.has("expires_at")) k.expiresAtMs = patch.expiresAtMs;
       if (fields.has("metadata")) k.metadata = patch.metadata ?? {};
       if (fields.has("enabled")) k.enabled = patch.enabled ?? false;
+      // A new epoch: the ledger replaces the stored balance with this one on its next use (credit-ledger.ts).
+      if (fields.has("credits")) k.credits = patch.credits && { ...patch.credits, setAtMs: now };
     }));
   }
 

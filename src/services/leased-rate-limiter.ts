@@ -88,6 +88,12 @@ export class LeasedRateLimiter implements KeyRateLimiter {
     }
   }
 
+  refund(keyId: string, limit: RateLimit, d: RateDecision): void {
+    const l = this.leases.get(keyId);
+    if (l && sameLimit(l, limit) && l.endMs === d.resetAtMs) l.tokens++; // back into this replica's lease
+    else this.insurance?.refund?.(keyId, limit, d);
+  }
+
   private async lease(keyId: string, limit: RateLimit): Promise<void> {
     const now = this.clock.nowMs();
     const old = this.leases.get(keyId);

@@ -10,6 +10,8 @@ export interface RateDecision extends RateLimitState {
 /** Counts per key id: nothing done to one key's limit changes another key's count. */
 export interface KeyRateLimiter {
   consume(keyId: string, limit: RateLimit): Promise<RateDecision>;
+  /** Gives back the point an admitted call took when a later policy refused the call (same window only). */
+  refund?(keyId: string, limit: RateLimit, d: RateDecision): void;
 }
 
 /** A key's fixed window: when it started, when it ends at the latest (start + the length it started with), what it spent. */

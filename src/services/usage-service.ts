@@ -18,6 +18,8 @@ export interface UsageBucket {
   requests: number;
   valid: number;
   rateLimited: number;
+  /** USAGE_EXCEEDED (also counted in requests; not in otherErrors). */
+  usageExceeded: number;
   otherErrors: number;
 }
 
@@ -80,7 +82,7 @@ export class UsageService {
 
 function buckets(rows: UsageRow[], fromMs: number, nowMs: number, step: number): UsageBucket[] {
   const out: UsageBucket[] = [];
-  for (let t = fromMs; t <= nowMs; t += step) out.push({ startMs: t, requests: 0, valid: 0, rateLimited: 0, otherErrors: 0 });
+  for (let t = fromMs; t <= nowMs; t += step) out.push({ startMs: t, requests: 0, valid: 0, rateLimited: 0, usageExceeded: 0, otherErrors: 0 });
   for (const r of rows) {
     const b = out[Math.floor((r.hourStartMs - fromMs) / step)];
     if (!b || r.hourStartMs < fromMs) continue;
@@ -89,6 +91,7 @@ function buckets(rows: UsageRow[], fromMs: number, nowMs: number, step: number):
       b.requests += n;
       if (o === "VALID") b.valid += n;
       else if (o === "RATE_LIMITED") b.rateLimited += n;
+      else if (o === "USAGE_EXCEEDED") b.usageExceeded += n;
       else b.otherErrors += n;
     }
   }

@@ -1,13 +1,18 @@
 // ValidateApiKey: every key problem is an outcome, never an error. Rate limit and usage stay off the database's
-// synchronous path except for the key lookup itself.
+// synchronous path except for the key lookup itself (credits: one write per leased chunk, see credit-ledger.ts).
+// Order: MALFORMED / NOT_FOUND → REVOKED → DISABLED → EXPIRED → INSUFFICIENT_SCOPE → RATE_LIMITED (key, then
+// organisation) → USAGE_EXCEEDED (key, then organisation). A refused call spends nothing: what an earlier policy
+// took for it (a rate-limit point, credits) is given back, so refusals never eat into any budget.
 import type { Clock } from "../domain/clock.js";
+import type { CreditsState, OrganizationState } from "../domain/credits.js";
 import { invalidArgument } from "../domain/errors.js";
 import { LIMITS } from "../domain/limits.js";
 import { API_KEY_PREFIX, type Digester, isWellFormed } from "../domain/key-material.js";
 import { isValidScopeName, missingScopes } from "../domain/scopes.js";
-import { type ApiKeyRecord, type Outcome, type Principal, type ValidationResult, keyState } from "../domain/types.js";
+import { type ApiKeyRecord, type OrgPolicy, type Outcome, type Principal, type ValidationResult, keyState } from "../domain/types.js";
 import { canSee } from "./access.js";
-import type { KeyRateLimiter } from "./rate-limiter.js";
+import type { CreditDecision, CreditLedger } from "./credit-ledger.js";
+import type { KeyRateLimiter, RateDecision } from "./rate-limiter.js";
 import { UNKNOWN_KEY_ID, type UsageRecorder } from "./usage-recorder.js";
 
 /** Where validation finds keys: the store, or a cache in front of it. */
@@ -15,6 +20,15 @@ export interface KeyLookup {
   findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
 }
 
+/** Organisation policies as validation reads them: synchronously when cached (the common case costs no await). */
+export interface OrgPolicyLookup {
+  /** { policy } when cached (policy undefined: the organisation has none), undefined when it must be loaded. */
+  cached(orgId: string): { policy: OrgPolicy | undefined } | undefined;
+  load(orgId: string): Promise<OrgPolicy | undefined>;
+}
+
+/** The ledger subject and limiter id of an organisation's shared budget (key ids start with "key_"). */
+export const orgSubject = (orgId: string) => `org:${orgId}`;
 
 export class ValidationService {
   constructor(
@@ -24,19 +38,22 @@ export class ValidationService {
     private readonly clock: Clock,
     private readonly digest: Digester,
     private readonly onOutcome: (o: Outcome) => void = () => {},
+    private readonly ledger?: CreditLedger,
+    private readonly orgs?: OrgPolicyLookup,
   ) {}
 
-  async validate(p: Principal, rawKey: string, requiredScopes: string[]): Promise<ValidationResult> {
+  async validate(p: Principal, rawKey: string, requiredScopes: string[], cost = 1): Promise<ValidationResult> {
     for (const s of requiredScopes) {
       if (!isValidScopeName(s)) throw invalidArgument(`required_scopes has a malformed scope name`, "required_scopes");
     }
-    const result = await this.decide(p, rawKey, requiredScopes);
+    if (!Number.isInteger(cost) || cost < 0 || cost > LIMITS.costMax) throw invalidArgument(`cost must be 0–${LIMITS.costMax}`, "cost");
+    const result = await this.decide(p, rawKey, requiredScopes, cost);
     this.usage.record(result.key?.id ?? UNKNOWN_KEY_ID, result.outcome);
     this.onOutcome(result.outcome);
     return result;
   }
 
-  private async decide(p: Principal, rawKey: string, requiredScopes: string[]): Promise<ValidationResult> {
+  private async decide(p: Principal, rawKey: string, requiredScopes: string[], cost: number): Promise<ValidationResult> {
     if (rawKey.length > LIMITS.keyLength || !isWellFormed(rawKey, API_KEY_PREFIX)) return outcome("MALFORMED");
     const digest = this.digest(rawKey);
     const key = await this.lookup.findByDigest(digest);
@@ -49,13 +66,63 @@ export class ValidationService {
     if (state !== "ACTIVE") return outcome(state, key);
     const missing = missingScopes(key.scopes, requiredScopes);
     if (missing.length) return { outcome: "INSUFFICIENT_SCOPE", key, missingScopes: missing };
-    if (!key.rateLimit) return outcome("VALID", key);
-    const d = await this.limiter.consume(key.id, key.rateLimit);
-    const { allowed, ...rateLimit } = d;
-    return { outcome: allowed ? "VALID" : "RATE_LIMITED", key, rateLimit, missingScopes: [] };
+    const cached = this.orgs?.cached(key.orgId);
+    const org = cached ? cached.policy : await this.orgs?.load(key.orgId);
+    if (!key.rateLimit && !key.credits && !org) return outcome("VALID", key); // no policy: nothing more to pay for
+    return this.meter(key, org, cost);
+  }
+
+  /** Rate limits, then credits, key before organisation; whatever refuses gives back what the others took. */
+  private async meter(key: ApiKeyRecord, org: OrgPolicy | undefined, cost: number): Promise<ValidationResult> {
+    const r: ValidationResult = { outcome: "VALID", key, missingScopes: [] };
+    const subject = org && orgSubject(org.orgId);
+    let keyWindow: RateDecision | undefined;
+    let orgWindow: RateDecision | undefined;
+    let keyCredits: CreditDecision | undefined;
+    const giveBack = () => {
+      if (keyWindow?.allowed) this.limiter.refund?.(key.id, key.rateLimit!, keyWindow);
+      if (orgWindow?.allowed) this.limiter.refund?.(subject!, org!.rateLimit!, orgWindow);
+      if (keyCredits) this.ledger!.refund(key.id, keyCredits, cost);
+    };
+    if (key.rateLimit) {
+      keyWindow = await this.limiter.consume(key.id, key.rateLimit);
+      r.rateLimit = state(keyWindow);
+      if (!keyWindow.allowed) return refused(r, "RATE_LIMITED", "KEY");
+    }
+    const orgState: OrganizationState | undefined = org && (org.rateLimit || org.credits) ? {} : undefined;
+    if (orgState) r.organization = orgState;
+    if (org?.rateLimit) {
+      orgWindow = await this.limiter.consume(subject!, org.rateLimit);
+      orgState!.rateLimit = state(orgWindow);
+      if (!orgWindow.allowed) return giveBack(), refused(r, "RATE_LIMITED", "ORGANIZATION");
+    }
+    if (key.credits && this.ledger) {
+      keyCredits = await this.ledger.spend(key.id, key.credits, cost);
+      r.credits = credits(keyCredits);
+      if (!keyCredits.allowed) return giveBack(), refused(r, "USAGE_EXCEEDED", "KEY");
+    }
+    if (org?.credits && this.ledger) {
+      const d = await this.ledger.spend(subject!, org.credits, cost);
+      orgState!.credits = credits(d);
+      if (!d.allowed) {
+        giveBack();
+        if (r.credits && keyCredits?.allowed) r.credits = { ...r.credits, remaining: r.credits.remaining + cost };
+        return refused(r, "USAGE_EXCEEDED", "ORGANIZATION");
+      }
+    }
+    return r;
   }
 }
 
 function outcome(o: Outcome, key?: ApiKeyRecord): ValidationResult {
   return { outcome: o, key, missingScopes: [] };
 }
+
+function refused(r: ValidationResult, o: Outcome, by: "KEY" | "ORGANIZATION"): ValidationResult {
+  r.outcome = o;
+  r.refusedBy = by;
+  return r;
+}
+
+const state = ({ allowed: _, ...s }: RateDecision) => s;
+const credits = (d: CreditDecision): CreditsState => ({ remaining: d.remaining, nextRefillAtMs: d.nextRefillAtMs });

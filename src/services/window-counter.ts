@@ -139,6 +139,13 @@ export class WindowCounter implements KeyRateLimiter {
     return allowed(limit, limit.requests - w.count, resetAtMs);
   }
 
+  refund(keyId: string, limit: RateLimit, d: RateDecision): void {
+    const w = this.windows.get(keyId);
+    if (!w || w.count === 0 || windowEndMs(w, limit) !== d.resetAtMs) return; // another window: nothing to give back
+    w.count--;
+    if (this.persist) this.dirty.add(keyId);
+  }
+
   /** The key's stored window (first use after a start, or after its window was swept): one read by key id. */
   private load(keyId: string): WindowState | undefined {
     if (!this.persist) return undefined;

@@ -1,5 +1,6 @@
 // One interface per concern; MongoDB (store/mongo) and the embedded SQLite store (store/embedded) implement each.
 import type { AuditEvent, AuditTargetType } from "../domain/audit.js";
+import type { StoredBalance } from "../domain/credits.js";
 import type { AdminKeyRecord, ApiKeyRecord, Outcome, ScopeRecord } from "../domain/types.js";
 
 export interface ListKeysQuery {
@@ -83,6 +84,15 @@ export interface RateWindowRows {
   prune(nowMs: number): number;
 }
 
+/** Credit balances (keys' and organisations'), spent in leased chunks by services/credit-ledger.ts. */
+export interface CreditBalanceStore {
+  get(subject: string): Promise<StoredBalance | undefined>;
+  /** Writes `next` when the stored balance is still `expected` (undefined: none stored); false when another writer won. */
+  compareAndSet(expected: StoredBalance | undefined, next: StoredBalance): Promise<boolean>;
+  /** Returns unused points to the balance of that epoch and refill period (a no-op once it is another). */
+  giveBack(subject: string, epoch: number, periodStartMs: number, points: number): Promise<void>;
+}
+
 export interface AuditQuery {
   orgId?: string;
   targetId?: string;
@@ -112,6 +122,7 @@ export interface Stores {
   usage: UsageStore;
   /** Embedded only (MongoDB's windows are shared documents, see store/mongo/mongo-rate-windows.ts). */
   rateWindows?: RateWindowRows;
+  balances: CreditBalanceStore;
   close(): Promise<void>;
 }
 

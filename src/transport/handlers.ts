@@ -5,7 +5,7 @@ import type { Deps } from "../deps.js";
 import { invalidArgument } from "../domain/errors.js";
 import { LIMITS } from "../domain/limits.js";
 import { checkId, checkOrgId, checkPageToken, checkScopeName, checkScopeNames } from "../services/key-input.js";
-import type { Principal } from "../domain/types.js";
+import type { ApiKeyRecord, Principal } from "../domain/types.js";
 import { clientAddress } from "../services/auth-throttle.js";
 import { randomUUID } from "node:crypto";
 import { callerAddress } from "../services/audit-trail.js";
@@ -14,7 +14,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
-import { adminKeyToWire, apiKeyToWire, auditEventToWire, targetTypeFromWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
+import { adminKeyToWire, apiKeyToWire, auditEventToWire, creditsFromWire, targetTypeFromWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
 
 export interface CallContext {
   authorization: string | undefined;
@@ -50,7 +50,7 @@ function addressOf(peer: string | undefined): string | undefined {
 }
 
 export function createServedServices(deps: Deps): ServedService[] {
-  const { auth, keys, validation, scopes, usage, adminKeys, audit, clock } = deps.services;
+  const { auth, keys, validation, scopes, usage, adminKeys, audit, clock, ledger } = deps.services;
   const who = (ctx: CallContext): Promise<Principal> => auth.authenticate(ctx.authorization, addressOf(ctx.peer));
   /** For calls that change something: the principal with the call's request id (assigned when the caller sent none,
    * and then logged with the call too) and address, for the audit event. */
@@ -60,6 +60,8 @@ export function createServedServices(deps: Deps): ServedService[] {
     return { ...p, call: { requestId: ctx.requestId, callerAddress: callerAddress(ctx.peer) } };
   };
   const now = () => clock.nowMs();
+  /** A key as answered: a metered key shows its live balance (the ledger's), not the one it was set to. */
+  const withBalance = async (k: ApiKeyRecord) => apiKeyToWire(k, now(), k.credits && (await ledger.balance(k.id, k.credits)));
 
   const apiKeys: ServiceHandlers<typeof ApiKeyService> = {
     async createApiKey(req, ctx) {
@@ -69,13 +71,14 @@ export function createServedServices(deps: Deps): ServedService[] {
         scopes: req.scopes,
         expiresAtMs: msOf(req.expiresAt),
         rateLimit: rateLimitFromWire(req.rateLimit),
+        credits: creditsFromWire(req.credits),
         metadata: req.metadata,
       });
       return { apiKey: apiKeyToWire(key, now()), secret };
     },
     async validateApiKey(req, ctx) {
       checkScopeNames(req.requiredScopes, "required_scopes", LIMITS.requiredScopes);
-      return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes));
+      return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes, req.cost ?? 1));
     },
     async rotateApiKey(req, ctx) {
       const { key, secret, unconfirmedReplicas } = await keys.rotate(await actor(ctx), requireId(req.id), req.gracePeriodSeconds);
@@ -94,11 +97,12 @@ export function createServedServices(deps: Deps): ServedService[] {
         expiresAtMs: msOf(k.expiresAt),
         metadata: k.metadata,
         enabled: k.enabled,
+        credits: creditsFromWire(k.credits),
       });
-      return { apiKey: apiKeyToWire(key, now()) };
+      return { apiKey: await withBalance(key) };
     },
     async getApiKey(req, ctx) {
-      return { apiKey: apiKeyToWire(await keys.get(await who(ctx), requireId(req.id)), now()) };
+      return { apiKey: await withBalance(await keys.get(await who(ctx), requireId(req.id))) };
     },
     async listApiKeys(req, ctx) {
       if (req.orgId) checkOrgId(req.orgId);
@@ -109,7 +113,7 @@ export function createServedServices(deps: Deps): ServedService[] {
         pageToken: req.pageToken,
         includeRevoked: req.includeRevoked,
       });
-      return { apiKeys: page.keys.map((k) => apiKeyToWire(k, now())), nextPageToken: page.nextPageToken };
+      return { apiKeys: await Promise.all(page.keys.map(withBalance)), nextPageToken: page.nextPageToken };
     },
     async revokeApiKey(req, ctx) {
       return { apiKey: apiKeyToWire(await keys.revoke(await actor(ctx), requireId(req.id)), now()) };

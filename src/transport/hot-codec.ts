@@ -85,7 +85,7 @@ const request = (key: string, requiredScopes: string[]): ValidateApiKeyRequest =
 
 /** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
-  if (m.$unknown || !u32(m.outcome)) return toBinary(ValidateApiKeyResponseSchema, m);
+  if (m.$unknown || !u32(m.outcome) || m.credits || m.organization || m.refusedBy) return toBinary(ValidateApiKeyResponseSchema, m);
   let key: Uint8Array | undefined;
   if (m.key) {
     key = keyBinary.get(m.key);
@@ -140,7 +140,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** toJsonString(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function validateResponseJson(m: ValidateApiKeyResponse): string {
   const outcome = OUTCOME_JSON.get(m.outcome);
-  if (m.$unknown || outcome === undefined) return toJsonString(ValidateApiKeyResponseSchema, m);
+  if (m.$unknown || outcome === undefined || m.credits || m.organization || m.refusedBy) return toJsonString(ValidateApiKeyResponseSchema, m);
   const parts: string[] = [];
   if (m.valid) parts.push('"valid":true');
   if (m.outcome) parts.push(`"outcome":${outcome}`);

@@ -1,14 +1,25 @@
 // Domain records ↔ wire messages. The only place both kinds of types meet.
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { AdminKeyRecord, ApiKeyRecord, Outcome as DomainOutcome, RateLimit, ScopeRecord, ValidationResult } from "../domain/types.js";
+import type { AdminKeyRecord, ApiKeyRecord, Outcome as DomainOutcome, RateLimit, RateLimitState as DomainRateLimitState, ScopeRecord, ValidationResult } from "../domain/types.js";
 import { keyState } from "../domain/types.js";
 import type { AuditEvent as DomainAuditEvent, AuditTargetType as DomainTargetType } from "../domain/audit.js";
 import type { KeyUsage } from "../services/usage-service.js";
 import { AuditAction, type AuditEvent, AuditEventSchema, AuditTargetType } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
-import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
+import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, type Credits as WireCredits, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
+import type { Credits, CreditsState, OrganizationState } from "../domain/credits.js";
+import type { CreditsInput } from "../services/key-service.js";
 import { type GetApiKeyUsageResponse, GetApiKeyUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
-import { type KeyInfo, KeyInfoSchema, Outcome, PolicyLevel, type RateLimitState, type ValidateApiKeyResponse } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
+import {
+  type CreditsState as WireCreditsState,
+  type KeyInfo,
+  KeyInfoSchema,
+  type OrganizationState as WireOrganizationState,
+  Outcome,
+  PolicyLevel,
+  type RateLimitState,
+  type ValidateApiKeyResponse,
+} from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 
 const ts = (ms: number | undefined): Timestamp | undefined => (ms === undefined ? undefined : timestampFromMs(ms));
 export const msOf = (t: Timestamp | undefined): number | undefined => (t ? timestampMs(t) : undefined);
@@ -16,13 +27,41 @@ export const msOf = (t: Timestamp | undefined): number | undefined => (t ? times
 export const rateLimitFromWire = (r: WireRateLimit | undefined): RateLimit | undefined =>
   r ? { requests: r.requests, windowSeconds: r.windowSeconds } : undefined;
 
-export function apiKeyToWire(k: ApiKeyRecord, nowMs: number): ApiKey {
+/** Credits as the caller sent them; numbers past 2^53 stay out of range (and are refused by checkCredits). */
+export function creditsFromWire(c: WireCredits | undefined): CreditsInput | undefined {
+  if (!c) return undefined;
+  const out: CreditsInput = { remaining: Number(c.remaining) };
+  const r = c.refill;
+  if (r) {
+    out.refill = { amount: Number(r.amount) };
+    if (r.schedule.case === "intervalSeconds") out.refill.intervalSeconds = r.schedule.value;
+    else if (r.schedule.case === "dayOfMonth") out.refill.dayOfMonth = r.schedule.value;
+  }
+  return out;
+}
+
+/** A policy's credits with the live balance (`remaining`, from the ledger) and when it was last refilled or set. */
+export function creditsToWire(c: Credits | undefined, live?: { remaining: number; periodStartMs?: number }) {
+  if (!c) return undefined;
+  const r = c.refill;
+  return {
+    remaining: BigInt(live?.remaining ?? c.remaining),
+    refill: r && {
+      amount: BigInt(r.amount),
+      schedule: r.intervalSeconds ? { case: "intervalSeconds" as const, value: r.intervalSeconds } : { case: "dayOfMonth" as const, value: r.dayOfMonth ?? 1 },
+      lastRefillAt: ts(live?.periodStartMs ?? c.setAtMs),
+    },
+  };
+}
+
+export function apiKeyToWire(k: ApiKeyRecord, nowMs: number, liveCredits?: { remaining: number; periodStartMs?: number }): ApiKey {
   return create(ApiKeySchema, {
     id: k.id,
     orgId: k.orgId,
     name: k.name,
     scopes: k.scopes,
     rateLimit: k.rateLimit,
+    credits: creditsToWire(k.credits, liveCredits),
     expiresAt: ts(k.expiresAtMs),
     metadata: k.metadata,
     enabled: k.enabled,
@@ -72,18 +111,36 @@ export function validationToWire(r: ValidationResult): ValidateApiKeyResponse {
     valid: r.outcome === "VALID",
     outcome: Outcome[r.outcome],
     missingScopes: r.missingScopes,
-    refusedBy: PolicyLevel.UNSPECIFIED,
+    refusedBy: r.refusedBy ? PolicyLevel[r.refusedBy] : PolicyLevel.UNSPECIFIED,
   };
   if (r.key) m.key = keyInfoOf(r.key);
-  const l = r.rateLimit;
-  if (l) {
-    const rateLimit: RateLimitState = { $typeName: "flux.apikeys.v1.RateLimitState", limit: l.limit, remaining: l.remaining, retryAfterMs: l.retryAfterMs };
-    // As timestampFromMs(l.resetAtMs) builds it.
-    if (l.resetAtMs !== undefined) rateLimit.resetAt = { $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(l.resetAtMs / 1000)), nanos: (l.resetAtMs % 1000) * 1_000_000 };
-    m.rateLimit = rateLimit;
-  }
+  if (r.rateLimit) m.rateLimit = rateStateToWire(r.rateLimit);
+  if (r.credits) m.credits = creditsStateToWire(r.credits);
+  if (r.organization) m.organization = orgStateToWire(r.organization);
   return m;
 }
+
+function rateStateToWire(l: DomainRateLimitState): RateLimitState {
+  const rateLimit: RateLimitState = { $typeName: "flux.apikeys.v1.RateLimitState", limit: l.limit, remaining: l.remaining, retryAfterMs: l.retryAfterMs };
+  if (l.resetAtMs !== undefined) rateLimit.resetAt = wireTs(l.resetAtMs);
+  return rateLimit;
+}
+
+function creditsStateToWire(c: CreditsState): WireCreditsState {
+  const w: WireCreditsState = { $typeName: "flux.apikeys.v1.CreditsState", remaining: BigInt(c.remaining) };
+  if (c.nextRefillAtMs !== undefined) w.nextRefillAt = wireTs(c.nextRefillAtMs);
+  return w;
+}
+
+function orgStateToWire(o: OrganizationState): WireOrganizationState {
+  const w: WireOrganizationState = { $typeName: "flux.apikeys.v1.OrganizationState" };
+  if (o.rateLimit) w.rateLimit = rateStateToWire(o.rateLimit);
+  if (o.credits) w.credits = creditsStateToWire(o.credits);
+  return w;
+}
+
+/** As timestampFromMs(ms) builds it. */
+const wireTs = (ms: number): Timestamp => ({ $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
 
 export function usageToWire(u: KeyUsage): GetApiKeyUsageResponse {
   return create(GetApiKeyUsageResponseSchema, {
@@ -100,6 +157,7 @@ export function usageToWire(u: KeyUsage): GetApiKeyUsageResponse {
       valid: BigInt(b.valid),
       rateLimited: BigInt(b.rateLimited),
       otherErrors: BigInt(b.otherErrors),
+      usageExceeded: BigInt(b.usageExceeded),
     })),
   });
 }

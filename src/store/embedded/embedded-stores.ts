@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Stores } from "../types.js";
 import { lockDataDir } from "./owner-lock.js";
 import { SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
+import { CREDIT_BALANCES_SCHEMA, SqliteCreditBalances } from "./sqlite-credit-balances.js";
 import { AUDIT_SCHEMA, SqliteAuditLog } from "./sqlite-audit.js";
 import { SqliteKeyStore } from "./sqlite-keys.js";
 import { RATE_WINDOWS_SCHEMA, SqliteRateWindows } from "./sqlite-rate-windows.js";
@@ -55,6 +56,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.exec(SCHEMA);
     db.exec(RATE_WINDOWS_SCHEMA);
     db.exec(AUDIT_SCHEMA);
+    db.exec(CREDIT_BALANCES_SCHEMA);
   } catch (err) {
     lock.release();
     throw err;
@@ -69,6 +71,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     adminKeys: new SqliteAdminKeyStore(db, audit),
     usage: new SqliteUsageStore(db),
     rateWindows: new SqliteRateWindows(db),
+    balances: new SqliteCreditBalances(db),
     close: async () => {
       db.close();
       lock.release();

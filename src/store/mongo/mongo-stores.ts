@@ -2,6 +2,7 @@
 import { MongoClient, type Db } from "mongodb";
 import type { Stores } from "../types.js";
 import { MongoAuditLog } from "./mongo-audit.js";
+import { MongoCreditBalanceStore } from "./mongo-credit-balances.js";
 import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
@@ -49,6 +50,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     scopes: new MongoScopeStore(durableCollection(db, "scopes"), audit),
     adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys"), audit),
     usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk),
+    balances: new MongoCreditBalanceStore(db),
     ping: async () => void (await db.command({ ping: 1 })),
     onUnreachable: (listener) =>
       client.on("serverDescriptionChanged", (e) => {
