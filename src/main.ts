@@ -27,9 +27,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     if (err instanceof TlsLoadError) fail(`cannot load the TLS certificate: ${err.message}`, 2);
     throw err;
   }
+  let reporterKeys = 0;
   if (config.FLUX_LEAK_REPORTER_KEYS) {
     try {
-      loadReporterKeys(config.FLUX_LEAK_REPORTER_KEYS);
+      reporterKeys = loadReporterKeys(config.FLUX_LEAK_REPORTER_KEYS).size;
     } catch (err) {
       if (err instanceof ReporterKeysError) fail(`FLUX_LEAK_REPORTER_KEYS: ${config.FLUX_LEAK_REPORTER_KEYS} ${err.message}`, 2);
       throw err;
@@ -53,6 +54,9 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const lines = [`Flux API Keys is serving (store: ${storeName})`];
   lines.push(`  gRPC  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}${tls ? " over TLS" : ""}  (backend services, grpcurl, Python and Rust SDKs)`);
   lines.push(`  HTTP  http${tls ? "s" : ""}://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/  (dashboard, Connect, gRPC-Web, /metrics)`);
+  if (reporterKeys > 0) {
+    lines.push(`  Leaks POST /v1/leaks/report on the HTTP address: ${reporterKeys} reporter key(s), action ${config.FLUX_LEAK_ACTION}`);
+  }
   if (tls) {
     const c = tls.certificate();
     lines.push(`  TLS   certificate serial ${c.serialNumber}, valid to ${c.validTo}${tls.requireClientCert ? "; client certificates required" : ""} (SIGHUP re-reads it)`);
