@@ -36,6 +36,18 @@ const schema = z.object({
   FLUX_LEAK_ACTION: z.enum(["revoke", "disable", "report"]).default("revoke"),
   /** Leak reports accepted per reporter address per minute; 0 turns the limit off. */
   FLUX_LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(60),
+  /** Webhook targets on loopback, private, link-local or metadata addresses are refused unless this is true. */
+  FLUX_WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** Waits between a webhook's failed attempts, comma-separated ms; after the last one it is given up (default ≈ 23.7 h). */
+  FLUX_WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d{1,10}(,\d{1,10}){0,29}$/, "must be 1–30 comma-separated whole numbers of ms")
+    .default("5000,30000,120000,600000,1800000,3600000,7200000,14400000,28800000,28800000")
+    .transform((s) => s.split(",").map(Number)),
+  /** How long a webhook attempt waits for the answer. */
+  FLUX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** How often the webhook feed and queue are polled: the usual delivery latency. */
+  FLUX_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(10_000).default(100),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -22,6 +22,7 @@ import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
 import { WindowCounter } from "./services/window-counter.js";
+import { createWebhooks, type Webhooks, type WebhookSettings } from "./services/webhooks.js";
 import { openEmbeddedStores } from "./store/embedded/embedded-stores.js";
 import { MongoChangeLogStore } from "./store/mongo/mongo-change-log.js";
 import { MongoChangeOutboxStore } from "./store/mongo/mongo-change-outbox.js";
@@ -49,6 +50,7 @@ export interface Deps {
     clock: Clock;
     /** Present when FLUX_LEAK_REPORTER_KEYS is set: POST /v1/leaks/report (transport/leak-report-route.ts). */
     leaks?: { service: LeakReportService; keys: ReporterKeys };
+    webhooks: Webhooks;
   };
   close(): Promise<void>;
 }
@@ -62,7 +64,8 @@ export async function openStores(c: StoreSettings): Promise<Stores> {
 export async function createDeps(
   config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE"> &
     Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_AUDIT_RETENTION_DAYS">> &
-    Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">>,
+    Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> &
+    WebhookSettings,
   stores: Stores,
   log: Logger,
   clock: Clock = systemClock,
@@ -140,10 +143,12 @@ export async function createDeps(
     sync,
     clock,
     leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, digest, clock, metrics, log) : undefined,
+    webhooks: createWebhooks(stores, clock, log, metrics.registry, config),
   };
   recorder.start();
   windowsOnDisk?.start();
   services.audit.start();
+  services.webhooks.start();
   const deps: Deps = {
     stores,
     metrics,
@@ -152,6 +157,7 @@ export async function createDeps(
       health?.close();
       outbox?.stop();
       services.audit.stop();
+      await services.webhooks.stop();
       await sync?.stop();
       await recorder.close();
       await ledger.close(); // unused leases back to the shared balances

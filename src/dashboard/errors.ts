@@ -25,6 +25,7 @@ export const BY_REASON: Record<ErrorReason, string | ((meta: Record<string, stri
   KEY_NOT_FOUND: "This key does not exist, or this admin key cannot see it.",
   SCOPE_NOT_FOUND: "That scope is not defined (it may have been deleted already).",
   ADMIN_KEY_NOT_FOUND: "That admin key does not exist.",
+  WEBHOOK_ENDPOINT_NOT_FOUND: "That webhook endpoint does not exist (it may have been deleted).",
   KEY_REVOKED: "This key is revoked: it can no longer be changed, enabled or rotated.",
   SCOPE_IN_USE: "This scope is still carried by at least one key. Remove it from those keys (or revoke them) first.",
   STORE_UNAVAILABLE: "The key store is unavailable right now. Try again in a moment.",

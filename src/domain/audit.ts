@@ -13,9 +13,13 @@ export type AuditAction =
   | "SCOPE_DEFINED"
   | "SCOPE_DELETED"
   | "ADMIN_KEY_CREATED"
-  | "ADMIN_KEY_REVOKED";
+  | "ADMIN_KEY_REVOKED"
+  | "WEBHOOK_ENDPOINT_CREATED"
+  | "WEBHOOK_ENDPOINT_UPDATED"
+  | "WEBHOOK_ENDPOINT_DELETED"
+  | "WEBHOOK_SECRET_ROTATED";
 
-export type AuditTargetType = "API_KEY" | "SCOPE" | "ADMIN_KEY";
+export type AuditTargetType = "API_KEY" | "SCOPE" | "ADMIN_KEY" | "WEBHOOK_ENDPOINT";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 export type FieldValues = Record<string, JsonValue>;

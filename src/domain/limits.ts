@@ -40,6 +40,13 @@ export const LIMITS = {
   /** Each report entry's `type` and `source`, and its `url` (they are kept in the audit event). */
   leakFieldLength: 100,
   leakUrlLength: 2048,
+  /** Webhook endpoint url (http or https only). */
+  webhookUrlLength: 2000,
+  webhookDescriptionLength: 500,
+  /** Endpoints per organisation (and for all organisations together). */
+  webhookEndpointsPerOrg: 20,
+  /** event_types per endpoint: at most the closed list (domain/webhooks.ts), no repeats. */
+  webhookEventTypes: 10,
 } as const;
 
 /** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */

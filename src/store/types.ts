@@ -2,6 +2,7 @@
 import type { AuditEvent, AuditTargetType } from "../domain/audit.js";
 import type { StoredBalance } from "../domain/credits.js";
 import type { AdminKeyRecord, ApiKeyRecord, Outcome, ScopeRecord } from "../domain/types.js";
+import type { WebhookStore } from "./webhook-types.js";
 
 export interface ListKeysQuery {
   orgId?: string;
@@ -111,6 +112,10 @@ export interface AuditStore {
   prune(beforeMs: number): Promise<number>;
   /** MongoDB: moves events a crash left in changed documents into the log (idempotent). Embedded: nothing to do. */
   sweep(): Promise<number>;
+  /** Events with ids greater than `afterId` (all when undefined), oldest first, at most `limit`: the webhook feed's read. */
+  after(afterId: string | undefined, limit: number): Promise<AuditEvent[]>;
+  /** The smallest id of an event whose change may still land or be moved into the log (MongoDB's open intents). */
+  oldestPendingId(): Promise<string | undefined>;
 }
 
 export interface Stores {
@@ -120,6 +125,7 @@ export interface Stores {
   scopes: ScopeStore;
   adminKeys: AdminKeyStore;
   usage: UsageStore;
+  webhooks: WebhookStore;
   /** Embedded only (MongoDB's windows are shared documents, see store/mongo/mongo-rate-windows.ts). */
   rateWindows?: RateWindowRows;
   balances: CreditBalanceStore;

@@ -12,6 +12,7 @@ export const CODE_OF: Record<ErrorReason, Code> = {
   ADMIN_KEY_MISSING: Code.Unauthenticated,
   ADMIN_KEY_INVALID: Code.Unauthenticated,
   AUTH_THROTTLED: Code.ResourceExhausted,
+  WEBHOOK_ENDPOINT_NOT_FOUND: Code.NotFound,
   PERMISSION_DENIED: Code.PermissionDenied,
   INVALID_ARGUMENT: Code.InvalidArgument,
   UNKNOWN_SCOPE: Code.InvalidArgument,

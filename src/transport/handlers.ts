@@ -14,6 +14,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import { webhookHandlers } from "./webhook-handlers.js";
 import { adminKeyToWire, apiKeyToWire, auditEventToWire, creditsFromWire, targetTypeFromWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
 
 export interface CallContext {
@@ -178,5 +179,6 @@ export function createServedServices(deps: Deps): ServedService[] {
     { service: AdminKeyService, handlers: admin },
     { service: PingService, handlers: ping },
     { service: AuditService, handlers: auditLog },
+    webhookHandlers(deps.services.webhooks.service, who, actor, now),
   ] as ServedService[];
 }

@@ -6,6 +6,7 @@ import { ManualClock } from "../../src/domain/clock.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { ServerTls } from "../../src/transport/tls.js";
+import type { WebhookSettings } from "../../src/services/webhooks.js";
 import { connectCaller, grpcCaller, type Caller } from "./callers.js";
 import { openTestStores, type StoreKind } from "./stores.js";
 
@@ -28,7 +29,8 @@ export async function startTestServer(
   opts: {
     clock?: ManualClock;
     config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">> &
-      Partial<Pick<Config, "FLUX_KEY_PEPPER" | "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">>;
+      Partial<Pick<Config, "FLUX_KEY_PEPPER" | "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> &
+      WebhookSettings;
     tls?: ServerTls;
   } = {},
 ): Promise<TestServer> {

@@ -33,7 +33,7 @@ pub enum Error {
         message: String,
         metadata: HashMap<String, String>,
     },
-    /// KEY_NOT_FOUND, SCOPE_NOT_FOUND, ADMIN_KEY_NOT_FOUND.
+    /// KEY_NOT_FOUND, SCOPE_NOT_FOUND, ADMIN_KEY_NOT_FOUND, WEBHOOK_ENDPOINT_NOT_FOUND.
     #[error("not found ({reason}): {message}")]
     NotFound { reason: String, message: String },
     /// KEY_REVOKED (changing a revoked key), SCOPE_IN_USE.
@@ -179,9 +179,10 @@ fn kind_of_reason(reason: ErrorReason) -> Option<Kind> {
         ErrorReason::AuthThrottled => Kind::Throttled,
         ErrorReason::PermissionDenied => Kind::PermissionDenied,
         ErrorReason::InvalidArgument | ErrorReason::UnknownScope => Kind::InvalidArgument,
-        ErrorReason::KeyNotFound | ErrorReason::ScopeNotFound | ErrorReason::AdminKeyNotFound => {
-            Kind::NotFound
-        }
+        ErrorReason::KeyNotFound
+        | ErrorReason::ScopeNotFound
+        | ErrorReason::AdminKeyNotFound
+        | ErrorReason::WebhookEndpointNotFound => Kind::NotFound,
         ErrorReason::KeyRevoked | ErrorReason::ScopeInUse => Kind::FailedPrecondition,
         ErrorReason::StoreUnavailable => Kind::Unavailable,
         ErrorReason::Internal => Kind::Internal,

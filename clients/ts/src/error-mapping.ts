@@ -37,6 +37,7 @@ const CLASS_OF_REASON: Record<ErrorReason, ErrorClass> = {
   KEY_NOT_FOUND: NotFoundError,
   SCOPE_NOT_FOUND: NotFoundError,
   ADMIN_KEY_NOT_FOUND: NotFoundError,
+  WEBHOOK_ENDPOINT_NOT_FOUND: NotFoundError,
   KEY_REVOKED: FailedPreconditionError,
   SCOPE_IN_USE: FailedPreconditionError,
   STORE_UNAVAILABLE: UnavailableError,

@@ -12,6 +12,7 @@ import { SqliteKeyStore } from "./sqlite-keys.js";
 import { RATE_WINDOWS_SCHEMA, SqliteRateWindows } from "./sqlite-rate-windows.js";
 import { SqliteScopeStore } from "./sqlite-scopes.js";
 import { SqliteUsageStore } from "./sqlite-usage.js";
+import { SqliteWebhookStore, WEBHOOKS_SCHEMA } from "./sqlite-webhooks.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -57,6 +58,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.exec(RATE_WINDOWS_SCHEMA);
     db.exec(AUDIT_SCHEMA);
     db.exec(CREDIT_BALANCES_SCHEMA);
+    db.exec(WEBHOOKS_SCHEMA);
   } catch (err) {
     lock.release();
     throw err;
@@ -70,6 +72,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     scopes: new SqliteScopeStore(db, audit),
     adminKeys: new SqliteAdminKeyStore(db, audit),
     usage: new SqliteUsageStore(db),
+    webhooks: new SqliteWebhookStore(db, audit),
     rateWindows: new SqliteRateWindows(db),
     balances: new SqliteCreditBalances(db),
     close: async () => {

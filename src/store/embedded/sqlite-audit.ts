@@ -50,4 +50,14 @@ export class SqliteAuditLog implements AuditStore {
   async sweep(): Promise<number> {
     return 0;
   }
+
+  async after(afterId: string | undefined, limit: number): Promise<AuditEvent[]> {
+    const rows = this.db.prepare("SELECT doc FROM audit_events WHERE id > ? ORDER BY id LIMIT ?").all(afterId ?? "", limit) as { doc: string }[];
+    return rows.map((r) => JSON.parse(r.doc) as AuditEvent);
+  }
+
+  /** Nothing is ever pending: an event commits with its change. */
+  async oldestPendingId(): Promise<string | undefined> {
+    return undefined;
+  }
 }

@@ -121,6 +121,17 @@ export class MongoAuditLog implements AuditStore {
     return docs.map(fromEventDoc);
   }
 
+  async after(afterId: string | undefined, limit: number): Promise<AuditEvent[]> {
+    const docs = await this.events.find(afterId ? { _id: { $gt: afterId } } : {}).sort({ _id: 1 }).limit(limit).toArray();
+    return docs.map(fromEventDoc);
+  }
+
+  /** Open intents are events whose change may still land or whose move is pending: the feed's cursor waits for them. */
+  async oldestPendingId(): Promise<string | undefined> {
+    const [oldest] = await this.intents.find({}, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(1).toArray();
+    return oldest?._id;
+  }
+
   async prune(beforeMs: number): Promise<number> {
     const res = await this.events.deleteMany({ _id: { $lt: eventIdFloor(beforeMs) } });
     return res.deletedCount;

@@ -7,6 +7,7 @@ import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
 import { FERRETDB_USAGE_CHUNK, MongoUsageStore } from "./mongo-usage.js";
+import { MongoWebhookStore } from "./mongo-webhooks.js";
 
 export interface MongoStores extends Stores {
   client: MongoClient;
@@ -39,6 +40,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     db.collection("admin_keys").createIndex({ digest: 1 }, { unique: true, name: "digest_unique" }),
     db.collection("usage_hourly").createIndex({ keyId: 1, hourStartMs: 1 }, { name: "key_hour" }),
     ...MongoAuditLog.indexes(db),
+    ...MongoWebhookStore.indexes(db),
   ]);
   const audit = new MongoAuditLog(db);
   return {
@@ -49,6 +51,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     keys: new MongoKeyStore(db, audit),
     scopes: new MongoScopeStore(durableCollection(db, "scopes"), audit),
     adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys"), audit),
+    webhooks: new MongoWebhookStore(db, audit),
     usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk),
     balances: new MongoCreditBalanceStore(db),
     ping: async () => void (await db.command({ ping: 1 })),

@@ -1,0 +1,77 @@
+// Wires the webhook parts together: the endpoint service (RPCs), the feed (audit log → queue), the dispatcher
+// (queue → signed POSTs) and their metrics; started and stopped with the server.
+import type { Logger } from "pino";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Config } from "../config.js";
+import type { Clock } from "../domain/clock.js";
+import type { Stores } from "../store/types.js";
+import { DEFAULT_RETRY_SCHEDULE_MS, WebhookDispatcher } from "./webhook-dispatcher.js";
+import { DEFAULT_FEED, type FeedOptions, WebhookFeed } from "./webhook-feed.js";
+import { WebhookService } from "./webhook-service.js";
+
+export type WebhookSettings = Partial<Pick<Config, "FLUX_WEBHOOK_ALLOW_PRIVATE" | "FLUX_WEBHOOK_RETRY_SCHEDULE_MS" | "FLUX_WEBHOOK_TIMEOUT_MS" | "FLUX_WEBHOOK_POLL_MS">> & {
+  /** Tests: a shorter look-back for the feed. */
+  feed?: Partial<FeedOptions>;
+};
+
+export interface Webhooks {
+  service: WebhookService;
+  feed: WebhookFeed;
+  dispatcher: WebhookDispatcher;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createWebhooks(stores: Stores, clock: Clock, log: Logger, registry: Registry, s: WebhookSettings = {}): Webhooks {
+  const allowPrivate = s.FLUX_WEBHOOK_ALLOW_PRIVATE ?? false;
+  const pollMs = s.FLUX_WEBHOOK_POLL_MS ?? 100;
+  const deliveries = new Counter({ name: "flux_webhook_deliveries_total", help: "Webhook attempts by result (delivered, retry, failed: given up)", labelNames: ["result"], registers: [registry] });
+  const latency = new Histogram({
+    name: "flux_webhook_delivery_latency_seconds",
+    help: "From the event to its successful delivery",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300, 3600, 86400],
+    registers: [registry],
+  });
+  const store = stores.webhooks;
+  new Gauge({
+    name: "flux_webhook_queue_depth",
+    help: "Webhook deliveries waiting (pending) in the store",
+    registers: [registry],
+    async collect() {
+      this.set(await store.pendingCount().catch(() => NaN));
+    },
+  });
+  const dispatcher = new WebhookDispatcher(
+    store,
+    clock,
+    log,
+    {
+      retryScheduleMs: s.FLUX_WEBHOOK_RETRY_SCHEDULE_MS ?? DEFAULT_RETRY_SCHEDULE_MS,
+      timeoutMs: s.FLUX_WEBHOOK_TIMEOUT_MS ?? 10_000,
+      allowPrivate,
+      pollMs,
+      leaseMs: 60_000,
+      concurrency: 8,
+    },
+    {
+      onAttempt(result, d, nowMs) {
+        deliveries.inc({ result });
+        if (result === "delivered") latency.observe(Math.max(0, nowMs - d.eventAtMs) / 1000);
+      },
+    },
+  );
+  const feed = new WebhookFeed(stores.audit, store, clock, log, { pollMs, ...DEFAULT_FEED, ...s.feed }, () => dispatcher.wake());
+  return {
+    service: new WebhookService(store, clock, allowPrivate),
+    feed,
+    dispatcher,
+    start() {
+      feed.start();
+      dispatcher.start();
+    },
+    async stop() {
+      await feed.stop();
+      await dispatcher.stop();
+    },
+  };
+}
