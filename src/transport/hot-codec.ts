@@ -6,9 +6,11 @@
 import { fromBinary, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
+  type CreditsState,
   type KeyInfo,
   KeyInfoSchema,
   OutcomeSchema,
+  PolicyLevelSchema,
   type RateLimitState,
   type ValidateApiKeyRequest,
   ValidateApiKeyRequestSchema,
@@ -85,7 +87,17 @@ const request = (key: string, requiredScopes: string[]): ValidateApiKeyRequest =
 
 /** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
-  if (m.$unknown || !u32(m.outcome) || m.credits || m.organization || m.refusedBy) return toBinary(ValidateApiKeyResponseSchema, m);
+  if (m.$unknown || !u32(m.outcome)) return toBinary(ValidateApiKeyResponseSchema, m);
+  if (!m.credits && !m.organization && !m.refusedBy) return encodeBase(m);
+  // Metered answers: fields 6–8 follow field 5, so they are the base's bytes plus theirs.
+  const extra = encodePolicies(m);
+  if (!extra) return toBinary(ValidateApiKeyResponseSchema, m);
+  const base = encodeBase(m);
+  return base && Buffer.concat([base, extra]);
+}
+
+/** Fields 1–5 (valid, outcome, key, rate_limit, missing_scopes); protobuf-es's bytes when the rate state is unusual. */
+function encodeBase(m: ValidateApiKeyResponse): Uint8Array {
   let key: Uint8Array | undefined;
   if (m.key) {
     key = keyBinary.get(m.key);
@@ -137,10 +149,67 @@ export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {
 const NONE: Buffer[] = [];
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Fields 6–8 (credits, organization, refused_by) as bytes; undefined when protobuf-es must write them. */
+function encodePolicies(m: ValidateApiKeyResponse): Buffer | undefined {
+  const out: number[] = [];
+  if (m.credits && !message(out, 0x32, creditsBytes(m.credits))) return undefined;
+  const o = m.organization;
+  if (o) {
+    if (o.$unknown) return undefined;
+    const body: number[] = [];
+    if (o.rateLimit && !message(body, 0x0a, rateBytes(o.rateLimit))) return undefined;
+    if (o.credits && !message(body, 0x12, creditsBytes(o.credits))) return undefined;
+    message(out, 0x3a, body);
+  }
+  if (m.refusedBy) {
+    if (!u32(m.refusedBy)) return undefined;
+    out.push(0x40), pushVarint(out, m.refusedBy);
+  }
+  return Buffer.from(out);
+}
+
+function message(out: number[], tag: number, body: number[] | undefined): boolean {
+  if (!body) return false;
+  out.push(tag), pushVarint(out, body.length);
+  for (const b of body) out.push(b);
+  return true;
+}
+
+function creditsBytes(c: CreditsState): number[] | undefined {
+  if (c.$unknown || c.remaining < 0n || c.remaining > MAX_SAFE) return undefined;
+  const out: number[] = [];
+  if (c.remaining) out.push(0x08), pushVarint(out, Number(c.remaining));
+  if (c.nextRefillAt && !message(out, 0x12, tsBytes(c.nextRefillAt))) return undefined;
+  return out;
+}
+
+function rateBytes(r: RateLimitState): number[] | undefined {
+  if (r.$unknown || !u32(r.limit) || !u32(r.remaining) || !u32(r.retryAfterMs)) return undefined;
+  const out: number[] = [];
+  if (r.limit) out.push(0x08), pushVarint(out, r.limit);
+  if (r.remaining) out.push(0x10), pushVarint(out, r.remaining);
+  if (r.resetAt && !message(out, 0x1a, tsBytes(r.resetAt))) return undefined;
+  if (r.retryAfterMs) out.push(0x20), pushVarint(out, r.retryAfterMs);
+  return out;
+}
+
+function tsBytes(t: Timestamp): number[] | undefined {
+  if (t.$unknown || t.seconds < 0n || t.seconds > MAX_SAFE || t.nanos < 0 || !Number.isInteger(t.nanos)) return undefined;
+  const out: number[] = [];
+  if (t.seconds) out.push(0x08), pushVarint(out, Number(t.seconds));
+  if (t.nanos) out.push(0x10), pushVarint(out, t.nanos);
+  return out;
+}
+
+function pushVarint(out: number[], v: number): void {
+  while (v > 127) out.push((v % 128) | 0x80), (v = Math.floor(v / 128));
+  out.push(v);
+}
+
 /** toJsonString(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function validateResponseJson(m: ValidateApiKeyResponse): string {
   const outcome = OUTCOME_JSON.get(m.outcome);
-  if (m.$unknown || outcome === undefined || m.credits || m.organization || m.refusedBy) return toJsonString(ValidateApiKeyResponseSchema, m);
+  if (m.$unknown || outcome === undefined) return toJsonString(ValidateApiKeyResponseSchema, m);
   const parts: string[] = [];
   if (m.valid) parts.push('"valid":true');
   if (m.outcome) parts.push(`"outcome":${outcome}`);
@@ -160,8 +229,65 @@ export function validateResponseJson(m: ValidateApiKeyResponse): string {
     parts.push(`"rateLimit":{${rp.join(",")}}`);
   }
   if (m.missingScopes.length) parts.push(`"missingScopes":${JSON.stringify(m.missingScopes)}`);
+  if (m.credits || m.organization || m.refusedBy) {
+    const more = policiesJson(m);
+    if (more === undefined) return toJsonString(ValidateApiKeyResponseSchema, m);
+    parts.push(...more);
+  }
   return `{${parts.join(",")}}`;
 }
+
+/** "credits", "organization" and "refusedBy" as protobuf JSON writes them; undefined when protobuf-es must. */
+function policiesJson(m: ValidateApiKeyResponse): string[] | undefined {
+  const parts: string[] = [];
+  if (m.credits) {
+    const c = creditsJson(m.credits);
+    if (c === undefined) return undefined;
+    parts.push(`"credits":${c}`);
+  }
+  const o = m.organization;
+  if (o) {
+    if (o.$unknown) return undefined;
+    const op: string[] = [];
+    if (o.rateLimit) {
+      const r = o.rateLimit;
+      if (r.$unknown || !u32(r.limit) || !u32(r.remaining) || !u32(r.retryAfterMs)) return undefined;
+      op.push(`"rateLimit":${rateJson(r)}`);
+    }
+    if (o.credits) {
+      const c = creditsJson(o.credits);
+      if (c === undefined) return undefined;
+      op.push(`"credits":${c}`);
+    }
+    parts.push(`"organization":{${op.join(",")}}`);
+  }
+  if (m.refusedBy) {
+    const name = POLICY_JSON.get(m.refusedBy);
+    if (name === undefined) return undefined;
+    parts.push(`"refusedBy":${name}`);
+  }
+  return parts;
+}
+
+function creditsJson(c: CreditsState): string | undefined {
+  if (c.$unknown || c.remaining < 0n || c.remaining > MAX_U64) return undefined;
+  const cp: string[] = [];
+  if (c.remaining) cp.push(`"remaining":"${c.remaining}"`);
+  if (c.nextRefillAt) cp.push(`"nextRefillAt":${JSON.stringify(toJson(TimestampSchema, c.nextRefillAt))}`);
+  return `{${cp.join(",")}}`;
+}
+
+function rateJson(r: RateLimitState): string {
+  const rp: string[] = [];
+  if (r.limit) rp.push(`"limit":${r.limit}`);
+  if (r.remaining) rp.push(`"remaining":${r.remaining}`);
+  if (r.resetAt) rp.push(`"resetAt":${timestampJson(r.resetAt)}`);
+  if (r.retryAfterMs) rp.push(`"retryAfterMs":${r.retryAfterMs}`);
+  return `{${rp.join(",")}}`;
+}
+
+const POLICY_JSON = new Map(PolicyLevelSchema.values.map((v) => [v.number, `"${v.name}"`]));
+const MAX_U64 = 2n ** 64n - 1n;
 
 /** A window's reset time is the same for every call in the window: its JSON (protobuf-es's) is kept for the last one. */
 let lastTs: { seconds: bigint; nanos: number; json: string } | undefined;

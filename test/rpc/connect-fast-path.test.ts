@@ -90,6 +90,8 @@ const keys = {
   otherOrg: secret(),
   large: secret(),
   unknown: secret(),
+  metered: secret(),
+  refilled: secret(),
 };
 const orgAdmin = generateSecret(ADMIN_KEY_PREFIX);
 const records: ApiKeyRecord[] = [
@@ -99,6 +101,9 @@ const records: ApiKeyRecord[] = [
   keyRecord(keys.expired, { expiresAtMs: NOW - 1 }),
   keyRecord(keys.revoked, { revokedAtMs: NOW - 1000 }),
   keyRecord(keys.otherOrg, { orgId: "org_b" }),
+  // Credits (issue 14): balance in every answer, USAGE_EXCEEDED with refused_by, a refill time, a rate limit beside.
+  keyRecord(keys.metered, { credits: { remaining: 2, setAtMs: NOW - 60_000 } }),
+  keyRecord(keys.refilled, { credits: { remaining: 5, refill: { amount: 5, dayOfMonth: 31 }, setAtMs: NOW - 60_000 }, rateLimit: { requests: 2, windowSeconds: 60 } }),
   // An answer over connect-node's 1 KiB compression threshold.
   keyRecord(keys.large, { metadata: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, "v".repeat(200)])), rateLimit: { requests: 1000, windowSeconds: 3600 } }),
 ];
@@ -121,6 +126,11 @@ const bearer = { authorization: `Bearer ${ADMIN_KEY}` };
 const CASES: Case[] = [
   ...Object.entries(keys).map(([name, k]) => ({ name: `outcome: ${name}`, body: (c: "json" | "proto") => (c === "json" ? json(k) : proto(k)), headers: bearer })),
   ...[1, 2, 3, 4].map((i) => ({ name: `rate limit, call ${i}`, body: (c: "json" | "proto") => (c === "json" ? json(keys.limited) : proto(keys.limited)), headers: bearer })),
+  ...[1, 2, 3].map((i) => ({ name: `credits, call ${i}`, body: (c: "json" | "proto") => (c === "json" ? json(keys.metered) : proto(keys.metered)), headers: bearer })),
+  ...[1, 2, 3].map((i) => ({ name: `credits with refill and rate limit, call ${i}`, body: (c: "json" | "proto") => (c === "json" ? json(keys.refilled) : proto(keys.refilled)), headers: bearer })),
+  { name: "cost 0 reads the balance", body: (c) => (c === "json" ? `{"key":"${keys.refilled}","cost":0}` : toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key: keys.refilled, cost: 0 }))), headers: bearer },
+  { name: "cost above the balance", body: (c) => (c === "json" ? `{"key":"${keys.metered}","cost":7}` : toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key: keys.metered, cost: 7 }))), headers: bearer },
+  { name: "cost past its bound: invalid argument", body: (c) => (c === "json" ? `{"key":"${keys.metered}","cost":1000001}` : toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key: keys.metered, cost: 1_000_001 }))), headers: bearer },
   { name: "malformed key", body: (c) => (c === "json" ? json("flux_nope") : proto("flux_nope")), headers: bearer },
   { name: "insufficient scope", body: (c) => (c === "json" ? json(keys.plain, ["data:write"]) : proto(keys.plain, ["data:write"])), headers: bearer },
   { name: "malformed scope name: invalid argument", body: (c) => (c === "json" ? json(keys.plain, ["Bad Scope"]) : proto(keys.plain, ["Bad Scope"])), headers: bearer },
