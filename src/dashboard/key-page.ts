@@ -9,6 +9,7 @@ import { editKeyDialog } from "./key-form.js";
 import { showSecret } from "./secret-dialog.js";
 import { renderUsagePanel } from "./usage-panel.js";
 import { renderActivity, tabs } from "./activity-panel.js";
+import { leakMarker } from "./leak-marker.js";
 
 export async function renderKeyPage(main: HTMLElement, id: string): Promise<void> {
   const back = h("button", { type: "button", class: "link back", onclick: () => navigate({ view: "keys" }) }, "← All keys");
@@ -31,6 +32,7 @@ function render(main: HTMLElement, key: ApiKey, focusHeading = false) {
   const usage = h("section", { class: "card usage" });
   const activity = h("section", { class: "card activity" });
   const title = h("h1", { tabindex: "-1" }, key.name);
+  const leaked = leakMarker(key.id);
   mount(
     main,
     h(
@@ -40,10 +42,11 @@ function render(main: HTMLElement, key: ApiKey, focusHeading = false) {
       h(
         "div",
         { class: "page-head" },
-        h("div", { class: "title-row" }, title, stateBadge(key)),
+        h("div", { class: "title-row" }, title, stateBadge(key), leaked.badge),
         actions(key, rerender),
       ),
       revoked ? h("p", { class: "notice" }, `Revoked ${fmtDate(key.revokedAt)}. A revoked key can no longer be changed, enabled or rotated.`) : null,
+      leaked.notice,
       h("section", { class: "card", "aria-label": "Key settings" }, details(key)),
       tabs("Key details", [
         { label: "Usage", panel: usage, onFirstShow: () => void renderUsagePanel(usage, key) },
