@@ -128,7 +128,7 @@ export class WebhookService {
       before = Buffer.from(pageToken, "base64url").toString();
       if (!/^evt_[0-9a-z]{26}$/.test(before)) throw invalidArgument("page_token is not one this service issued", "page_token");
     }
-    await this.visible(p, endpointId, "endpoint_id");
+    await this.visible(p, endpointId);
     const limit = pageSize || DEFAULT_PAGE;
     const rows = await this.store.listDeliveries(endpointId, limit + 1, before);
     const page = rows.slice(0, limit);
@@ -137,7 +137,7 @@ export class WebhookService {
   }
 
   /** The endpoint when the principal may see it; else the same NOT_FOUND a missing id gets. */
-  private async visible(p: Principal, id: string, _field = "id"): Promise<WebhookEndpointRecord> {
+  private async visible(p: Principal, id: string): Promise<WebhookEndpointRecord> {
     const ep = await this.store.getEndpoint(id);
     if (!ep || (p.orgId !== undefined && ep.orgId !== p.orgId)) throw endpointNotFound(id);
     return ep;
@@ -153,8 +153,8 @@ export class WebhookService {
   ): Promise<WebhookEndpointRecord> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const before = await this.visible(p, id);
-      const now = Math.max(this.clock.nowMs(), before.updatedAtMs + 1); // a new version even within one ms
-      const after = f(before, now);
+      const now = this.clock.nowMs();
+      const after = f(before, Math.max(now, before.updatedAtMs + 1)); // a new version even within one ms
       if (await this.store.replaceEndpoint(before, after, this.event(p, action, before, after, now, updateMask))) return after;
     }
     throw new FluxError("STORE_UNAVAILABLE", "the endpoint kept changing under concurrent calls; retry", {}, 100);
