@@ -20,6 +20,7 @@ import { ScopeService } from "./services/scope-service.js";
 import { guardStore, guardStores, StoreHealth } from "./services/store-health.js";
 import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
+import { OrganizationUsageService } from "./services/organization-usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
 import { WindowCounter } from "./services/window-counter.js";
 import { createWebhooks, type Webhooks, type WebhookSettings } from "./services/webhooks.js";
@@ -39,6 +40,7 @@ export interface Deps {
     validation: ValidationService;
     scopes: ScopeService;
     usage: UsageService;
+    organizationUsage: OrganizationUsageService;
     adminKeys: AdminKeyService;
     audit: AuditService;
     recorder: UsageRecorder;
@@ -134,6 +136,7 @@ export async function createDeps(
     validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o), ledger),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
+    organizationUsage: new OrganizationUsageService(stores.keys, stores.usage, recorder, clock),
     adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),
     // Reads answer UNAVAILABLE at once during an outage, like every other store call; the background jobs just wait.
     audit: new AuditService(health ? guardStore(stores.audit, health, { pass: ["sweep", "prune"] }) : stores.audit, clock, log, { ...DEFAULT_AUDIT, retentionDays: config.FLUX_AUDIT_RETENTION_DAYS ?? DEFAULT_AUDIT.retentionDays }),

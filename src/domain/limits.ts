@@ -47,6 +47,15 @@ export const LIMITS = {
   webhookEndpointsPerOrg: 20,
   /** event_types per endpoint: at most the closed list (domain/webhooks.ts), no repeats. */
   webhookEventTypes: 10,
+  /** API key allowed_cidrs: entries per key, and characters per entry (the longest IPv6 CIDR is 49). */
+  allowedCidrs: 100,
+  cidrLength: 64,
+  /** ValidateApiKey.client_ip: the longest IPv6 text form is 45 characters. */
+  clientIpLength: 45,
+  /** GetApiKeyUsage.unused_scope_days: 1 … this (0 means 30). */
+  unusedScopeDaysMax: 365,
+  /** GetOrganizationUsage.top_keys: 1 … this (0 means 10). */
+  topKeysMax: 100,
 } as const;
 
 /** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */

@@ -15,6 +15,8 @@ export interface ApiKeyRecord {
   rateLimit?: RateLimit;
   /** A balance validations spend; absent: unmetered. The live balance is the ledger's (services/credit-ledger.ts). */
   credits?: Credits;
+  /** Normalised CIDRs (domain/cidr.ts) the end client's address must fall in; absent (never empty) means any. */
+  allowedCidrs?: string[];
   expiresAtMs?: number;
   metadata: Record<string, string>;
   enabled: boolean;
@@ -80,6 +82,7 @@ export const OUTCOMES = [
   "RATE_LIMITED",
   "INSUFFICIENT_SCOPE",
   "USAGE_EXCEEDED",
+  "IP_NOT_ALLOWED",
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 

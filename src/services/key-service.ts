@@ -11,6 +11,7 @@ import { auditEvent } from "./audit-trail.js";
 import { type ChangeFeed, type ChangeReport, localChangeFeed, unconfirmed } from "./change-outbox.js";
 import type { CreditRefill } from "../domain/credits.js";
 import { checkCredits, checkExpiry, checkMetadata, checkName, checkOrgId, checkRateLimit, checkScopes } from "./key-input.js";
+import { normaliseCidrs } from "../domain/cidr.js";
 
 /** Credits as a caller sets them: the balance now and the refill; the service stamps when they were set. */
 export interface CreditsInput {
@@ -26,9 +27,11 @@ export interface CreateKeyInput {
   rateLimit?: RateLimit;
   credits?: CreditsInput;
   metadata: Record<string, string>;
+  /** CIDRs as the caller wrote them; normalised (or refused) before anything is written. */
+  allowedCidrs?: string[];
 }
 
-export const UPDATABLE_FIELDS = ["name", "scopes", "rate_limit", "expires_at", "metadata", "enabled", "credits"] as const;
+export const UPDATABLE_FIELDS = ["name", "scopes", "rate_limit", "expires_at", "metadata", "enabled", "credits", "allowed_cidrs"] as const;
 export type UpdatableField = (typeof UPDATABLE_FIELDS)[number];
 
 export interface KeyPatch {
@@ -40,6 +43,7 @@ export interface KeyPatch {
   enabled?: boolean;
   /** With mask path "credits": sets the balance (and refill); absent clears them. */
   credits?: CreditsInput;
+  allowedCidrs?: string[];
 }
 
 export interface RotateResult {
@@ -72,6 +76,7 @@ export class KeyService {
     checkRateLimit(input.rateLimit);
     checkCredits(input.credits);
     checkMetadata(input.metadata);
+    const allowedCidrs = normaliseCidrs(input.allowedCidrs ?? []);
     const scopes = await checkScopes(input.scopes, this.scopes);
     const secret = generateSecret(API_KEY_PREFIX);
     const key: ApiKeyRecord = {
@@ -81,6 +86,7 @@ export class KeyService {
       scopes,
       rateLimit: input.rateLimit,
       credits: input.credits && { ...input.credits, setAtMs: now },
+      allowedCidrs: allowedCidrs.length ? allowedCidrs : undefined,
       expiresAtMs: input.expiresAtMs,
       metadata: input.metadata,
       enabled: true,
@@ -127,6 +133,7 @@ export class KeyService {
     if (fields.has("credits")) checkCredits(patch.credits);
     if (fields.has("expires_at")) checkExpiry(patch.expiresAtMs, this.clock.nowMs());
     if (fields.has("metadata")) checkMetadata(patch.metadata ?? {});
+    const cidrs = fields.has("allowed_cidrs") ? normaliseCidrs(patch.allowedCidrs ?? []) : undefined;
     const scopes = fields.has("scopes") ? await checkScopes(patch.scopes ?? [], this.scopes) : undefined;
     const action = (b: ApiKeyRecord, a: ApiKeyRecord): AuditAction =>
       b.enabled === a.enabled ? "API_KEY_UPDATED" : a.enabled ? "API_KEY_ENABLED" : "API_KEY_DISABLED";
@@ -139,6 +146,8 @@ export class KeyService {
       if (fields.has("enabled")) k.enabled = patch.enabled ?? false;
       // A new epoch: the ledger replaces the stored balance with this one on its next use (credit-ledger.ts).
       if (fields.has("credits")) k.credits = patch.credits && { ...patch.credits, setAtMs: now };
+      if (cidrs?.length) k.allowedCidrs = cidrs;
+      else if (cidrs) delete k.allowedCidrs;
     }));
   }
 

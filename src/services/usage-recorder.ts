@@ -2,8 +2,8 @@
 // Never over-counts: a batch whose write fails is dropped, so a crash or a store outage under-counts by at most
 // the batches it lost.
 import type { Clock } from "../domain/clock.js";
-import type { Outcome } from "../domain/types.js";
-import type { UsageIncrement, UsageStore } from "../store/types.js";
+import type { ApiKeyRecord, Outcome } from "../domain/types.js";
+import type { ScopeUse, UsageIncrement, UsageStore } from "../store/types.js";
 
 export const UNKNOWN_KEY_ID = "_unknown";
 const HOUR_MS = 3_600_000;
@@ -17,6 +17,8 @@ export interface UsageRecorderOptions {
 export class UsageRecorder {
   private pending = new Map<string, UsageIncrement>();
   private lastUsed = new Map<string, number>();
+  /** Per key, the latest time each of its scopes was required: one entry per key and scope, not per call. */
+  private scopeUses = new Map<string, Map<string, number>>();
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private lastFlushAt = performance.now();
@@ -28,14 +30,25 @@ export class UsageRecorder {
     this.timer.unref();
   }
 
-  record(keyId: string, outcome: Outcome): void {
+  /** `orgId`: the key's organisation (rows carry it so usage rolls up per organisation). */
+  record(keyId: string, outcome: Outcome, orgId?: string): void {
     const now = this.clock.nowMs();
     const hourStartMs = now - (now % HOUR_MS);
     const id = `${keyId}|${hourStartMs}|${outcome}`;
     const row = this.pending.get(id);
     if (row) row.count++;
-    else this.pending.set(id, { keyId, hourStartMs, outcome, count: 1 });
+    else this.pending.set(id, orgId === undefined ? { keyId, hourStartMs, outcome, count: 1 } : { keyId, orgId, hourStartMs, outcome, count: 1 });
     if (outcome === "VALID" && (this.lastUsed.get(keyId) ?? 0) < now) this.lastUsed.set(keyId, now);
+  }
+
+  /** Notes that a validation required these scopes of the key (those the key does not carry are ignored). */
+  recordScopes(key: ApiKeyRecord, required: readonly string[]): void {
+    const now = this.clock.nowMs();
+    let uses = this.scopeUses.get(key.id);
+    if (!uses) this.scopeUses.set(key.id, (uses = new Map()));
+    for (const s of required) {
+      if ((uses.get(s) ?? -1) < now && key.scopes.includes(s)) uses.set(s, now);
+    }
   }
 
   /** Flushes are serialised: one batch in flight at a time. */
@@ -55,17 +68,21 @@ export class UsageRecorder {
   }
 
   private async flushOnce(): Promise<void> {
-    if (this.pending.size === 0 && this.lastUsed.size === 0) {
+    if (this.pending.size === 0 && this.lastUsed.size === 0 && this.scopeUses.size === 0) {
       this.lastFlushAt = performance.now();
       return;
     }
     const increments = [...this.pending.values()];
     const lastUsed = this.lastUsed;
+    const scopeUses: ScopeUse[] = [];
+    for (const [keyId, uses] of this.scopeUses) for (const [scope, atMs] of uses) scopeUses.push({ keyId, scope, atMs });
     this.pending = new Map();
     this.lastUsed = new Map();
+    this.scopeUses = new Map();
     const started = performance.now();
     try {
       await this.store.apply(increments, lastUsed);
+      if (scopeUses.length) await this.store.applyScopeUses(scopeUses);
       this.lastFlushAt = performance.now();
       this.opts.onFlushed?.(increments.length, this.lastFlushAt - started);
     } catch (err) {

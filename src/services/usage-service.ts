@@ -32,7 +32,13 @@ export interface KeyUsage {
   lastUsedAtMs?: number;
   outcomes: { outcome: Outcome; count: number }[];
   series: UsageBucket[];
+  /** The key's scopes no validation required in the last unusedScopeDays days. */
+  unusedScopes: string[];
+  /** Each of the key's scopes with the last time a validation required it (absent: never recorded). */
+  scopeUses: { scope: string; lastRequiredAtMs?: number }[];
 }
+
+export const DEFAULT_UNUSED_SCOPE_DAYS = 30;
 
 export class UsageService {
   constructor(
@@ -42,9 +48,12 @@ export class UsageService {
     private readonly clock: Clock,
   ) {}
 
-  async get(p: Principal, id: string, granularity: Granularity, seriesStartMs?: number): Promise<KeyUsage> {
+  async get(p: Principal, id: string, granularity: Granularity, seriesStartMs?: number, unusedScopeDays = 0): Promise<KeyUsage> {
     requireManage(p);
-    visibleOrNotFound(p, id, await this.keys.get(id));
+    if (!Number.isInteger(unusedScopeDays) || unusedScopeDays < 0 || unusedScopeDays > LIMITS.unusedScopeDaysMax) {
+      throw invalidArgument(`unused_scope_days must be 1–${LIMITS.unusedScopeDaysMax} (0 means ${DEFAULT_UNUSED_SCOPE_DAYS})`, "unused_scope_days");
+    }
+    const key = visibleOrNotFound(p, id, await this.keys.get(id));
     // This process's own validations are flushed first, so a read right after them is exact.
     await this.recorder.flush();
     const now = this.clock.nowMs();
@@ -56,10 +65,12 @@ export class UsageService {
     if ((now - seriesFrom) / step > MAX_BUCKETS) {
       throw invalidArgument(`series_start is too far back: at most ${MAX_BUCKETS} buckets`, "series_start");
     }
-    const [rows, lastUsedAtMs] = await Promise.all([
+    const [rows, lastUsedAtMs, uses] = await Promise.all([
       this.usage.hours(id, Math.min(periodStartMs, seriesFrom), now + HOUR_MS),
       this.usage.lastUsedAt(id),
+      this.usage.scopeUses(id),
     ]);
+    const usedSinceMs = now - (unusedScopeDays || DEFAULT_UNUSED_SCOPE_DAYS) * DAY_MS;
     const totals = new Map<Outcome, number>();
     for (const r of rows) {
       if (r.hourStartMs < periodStartMs) continue;
@@ -76,11 +87,13 @@ export class UsageService {
       lastUsedAtMs,
       outcomes: OUTCOMES.filter((o) => (totals.get(o) ?? 0) > 0).map((o) => ({ outcome: o, count: totals.get(o)! })),
       series: buckets(rows, seriesFrom, now, step),
+      unusedScopes: key.scopes.filter((s) => !((uses.get(s) ?? -Infinity) >= usedSinceMs)),
+      scopeUses: key.scopes.map((s) => ({ scope: s, lastRequiredAtMs: uses.get(s) })),
     };
   }
 }
 
-function buckets(rows: UsageRow[], fromMs: number, nowMs: number, step: number): UsageBucket[] {
+export function buckets(rows: UsageRow[], fromMs: number, nowMs: number, step: number): UsageBucket[] {
   const out: UsageBucket[] = [];
   for (let t = fromMs; t <= nowMs; t += step) out.push({ startMs: t, requests: 0, valid: 0, rateLimited: 0, usageExceeded: 0, otherErrors: 0 });
   for (const r of rows) {
@@ -96,6 +109,16 @@ function buckets(rows: UsageRow[], fromMs: number, nowMs: number, step: number):
     }
   }
   return out;
+}
+
+/** The series' first bucket start: series_start (default: a day of hours or 30 days back) checked against the bounds. */
+export function seriesStart(granularity: Granularity, seriesStartMs: number | undefined, now: number): { from: number; step: number } {
+  const step = granularity === "HOUR" ? HOUR_MS : DAY_MS;
+  const defaultStart = now - (granularity === "HOUR" ? DAY_MS : 30 * DAY_MS);
+  const from = floorTo(seriesStartMs ?? defaultStart, step);
+  if (from > now) throw invalidArgument("series_start must not lie in the future", "series_start");
+  if ((now - from) / step > MAX_BUCKETS) throw invalidArgument(`series_start is too far back: at most ${MAX_BUCKETS} buckets`, "series_start");
+  return { from, step };
 }
 
 export function monthStartUtc(ms: number): number {

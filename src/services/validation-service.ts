@@ -1,6 +1,6 @@
 // ValidateApiKey: every key problem is an outcome, never an error. Rate limit and usage stay off the database's
 // synchronous path except for the key lookup itself (credits: one write per leased chunk, see credit-ledger.ts).
-// Order: MALFORMED / NOT_FOUND → REVOKED → DISABLED → EXPIRED → INSUFFICIENT_SCOPE → RATE_LIMITED (key, then
+// Order: MALFORMED / NOT_FOUND → REVOKED → DISABLED → EXPIRED → IP_NOT_ALLOWED → INSUFFICIENT_SCOPE → RATE_LIMITED (key, then
 // organisation) → USAGE_EXCEEDED (key, then organisation). A refused call spends nothing: what an earlier policy
 // took for it (a rate-limit point, credits) is given back, so refusals never eat into any budget.
 import type { Clock } from "../domain/clock.js";
@@ -13,6 +13,7 @@ import { type ApiKeyRecord, type OrgPolicy, type Outcome, type Principal, type V
 import { canSee } from "./access.js";
 import type { CreditDecision, CreditLedger } from "./credit-ledger.js";
 import type { KeyRateLimiter, RateDecision } from "./rate-limiter.js";
+import { type CidrMatcher, compileCidrs } from "../domain/cidr.js";
 import { UNKNOWN_KEY_ID, type UsageRecorder } from "./usage-recorder.js";
 
 /** Where validation finds keys: the store, or a cache in front of it. */
@@ -42,18 +43,22 @@ export class ValidationService {
     private readonly orgs?: OrgPolicyLookup,
   ) {}
 
-  async validate(p: Principal, rawKey: string, requiredScopes: string[], cost = 1): Promise<ValidationResult> {
+  /** `clientIp`: the end client's address as the caller checked it (transport: isClientIp), or "" when not given. */
+  async validate(p: Principal, rawKey: string, requiredScopes: string[], cost = 1, clientIp = ""): Promise<ValidationResult> {
     for (const s of requiredScopes) {
       if (!isValidScopeName(s)) throw invalidArgument(`required_scopes has a malformed scope name`, "required_scopes");
     }
     if (!Number.isInteger(cost) || cost < 0 || cost > LIMITS.costMax) throw invalidArgument(`cost must be 0–${LIMITS.costMax}`, "cost");
-    const result = await this.decide(p, rawKey, requiredScopes, cost);
-    this.usage.record(result.key?.id ?? UNKNOWN_KEY_ID, result.outcome);
+    const result = await this.decide(p, rawKey, requiredScopes, cost, clientIp);
+    const key = result.key;
+    this.usage.record(key?.id ?? UNKNOWN_KEY_ID, result.outcome, key?.orgId);
+    // Unused-scope hints: the required scopes a key carries, once the key got as far as the scope check.
+    if (key && requiredScopes.length && SCOPE_CHECKED.has(result.outcome)) this.usage.recordScopes(key, requiredScopes);
     this.onOutcome(result.outcome);
     return result;
   }
 
-  private async decide(p: Principal, rawKey: string, requiredScopes: string[], cost: number): Promise<ValidationResult> {
+  private async decide(p: Principal, rawKey: string, requiredScopes: string[], cost: number, clientIp: string): Promise<ValidationResult> {
     if (rawKey.length > LIMITS.keyLength || !isWellFormed(rawKey, API_KEY_PREFIX)) return outcome("MALFORMED");
     const digest = this.digest(rawKey);
     const key = await this.lookup.findByDigest(digest);
@@ -64,6 +69,8 @@ export class ValidationService {
     }
     const state = keyState(key, now);
     if (state !== "ACTIVE") return outcome(state, key);
+    // A key without a list pays one property read; a refused address spends no rate-limit budget.
+    if (key.allowedCidrs !== undefined && !(clientIp !== "" && matcherOf(key)(clientIp))) return outcome("IP_NOT_ALLOWED", key);
     const missing = missingScopes(key.scopes, requiredScopes);
     if (missing.length) return { outcome: "INSUFFICIENT_SCOPE", key, missingScopes: missing };
     const cached = this.orgs?.cached(key.orgId);
@@ -112,6 +119,17 @@ export class ValidationService {
     }
     return r;
   }
+}
+
+/** Outcomes decided at or after the scope check: the key was usable from the caller's address. */
+const SCOPE_CHECKED = new Set<Outcome>(["VALID", "INSUFFICIENT_SCOPE", "RATE_LIMITED", "USAGE_EXCEEDED"]);
+
+/** One compiled allowlist per key record: records are replaced, never changed, so a change compiles anew. */
+const matchers = new WeakMap<ApiKeyRecord, CidrMatcher>();
+function matcherOf(key: ApiKeyRecord): CidrMatcher {
+  let m = matchers.get(key);
+  if (!m) matchers.set(key, (m = compileCidrs(key.allowedCidrs ?? [])));
+  return m;
 }
 
 function outcome(o: Outcome, key?: ApiKeyRecord): ValidationResult {

@@ -50,6 +50,8 @@ export interface AdminKeyStore {
 /** One row of usage: validations of one key (or "_unknown") with one outcome in one hour. */
 export interface UsageIncrement {
   keyId: string;
+  /** The key's organisation; absent for "_unknown". */
+  orgId?: string;
   hourStartMs: number;
   outcome: Outcome;
   count: number;
@@ -60,11 +62,29 @@ export interface UsageRow {
   counts: Partial<Record<Outcome, number>>;
 }
 
+/** A key's usage row with its key id, as an organisation's roll-up reads it. */
+export interface KeyUsageRow extends UsageRow {
+  keyId: string;
+}
+
+/** When a validation last required one of a key's scopes. */
+export interface ScopeUse {
+  keyId: string;
+  scope: string;
+  atMs: number;
+}
+
 export interface UsageStore {
   /** Adds counts (upsert + increment) and moves last-used forward; one batch per flush. */
   apply(increments: UsageIncrement[], lastUsed: Map<string, number>): Promise<void>;
   hours(keyId: string, fromMs: number, toMs: number): Promise<UsageRow[]>;
   lastUsedAt(keyId: string): Promise<number | undefined>;
+  /** Every usage row of the organisation's keys in [fromMs, toMs): one indexed range read on (org, hour). */
+  orgHours(orgId: string, fromMs: number, toMs: number): Promise<KeyUsageRow[]>;
+  /** Moves each (key, scope)'s last-required time forward (never back). */
+  applyScopeUses(uses: ScopeUse[]): Promise<void>;
+  /** The key's scopes with their last-required times, for those ever recorded. */
+  scopeUses(keyId: string): Promise<Map<string, number>>;
 }
 
 /** A key's rate window as kept across restarts. The count is absolute, so writing a window again is idempotent. */

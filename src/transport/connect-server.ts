@@ -41,7 +41,8 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
     for (const { service } of served) {
       const impl: Record<string, (req: unknown, ctx: { requestHeader: Headers; values: ContextValues }) => Promise<unknown>> = {};
       for (const m of service.methods) {
-        const run = runs.get(m)!;
+        const run = runs.get(m);
+        if (!run) continue; // connect-node answers UNIMPLEMENTED for a method left out of the implementation
         impl[m.localName] = (req, ctx) =>
           run(req, {
             authorization: ctx.requestHeader.get("authorization") ?? undefined,
@@ -80,7 +81,9 @@ function connectRuns(served: ServedService[], log: Logger, observer?: CallObserv
   const runs = new Map<DescMethod, (req: unknown, ctx: CallContext) => Promise<unknown>>();
   for (const { service, handlers } of served) {
     for (const m of service.methods) {
-      const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, (handlers as Record<string, never>)[m.localName]), log, observer);
+      const handler = (handlers as Record<string, never>)[m.localName];
+      if (!handler) continue;
+      const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, handler), log, observer);
       runs.set(m, (req, ctx) => run(req, ctx).catch(toConnectError));
     }
   }

@@ -42,7 +42,9 @@ export async function startGrpcServer(
         ...serverCodec(m),
         responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
       };
-      const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, (handlers as Record<string, never>)[m.localName]), log, observer);
+      const handler = (handlers as Record<string, never>)[m.localName];
+      if (!handler) continue; // grpc-js answers UNIMPLEMENTED for a method without an implementation
+      const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, handler), log, observer);
       impl[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const authorization = call.metadata.get("authorization")[0];
         const requestId = call.metadata.get("x-request-id")[0];

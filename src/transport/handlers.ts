@@ -8,6 +8,7 @@ import { checkId, checkOrgId, checkPageToken, checkScopeName, checkScopeNames } 
 import type { ApiKeyRecord, Principal } from "../domain/types.js";
 import { clientAddress } from "../services/auth-throttle.js";
 import { randomUUID } from "node:crypto";
+import { isClientIp } from "../domain/cidr.js";
 import { callerAddress } from "../services/audit-trail.js";
 import { AuditService } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
@@ -15,6 +16,7 @@ import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_
 import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { webhookHandlers } from "./webhook-handlers.js";
+import { createOrganizationHandlers, OrganizationService } from "./organization-handlers.js";
 import { adminKeyToWire, apiKeyToWire, auditEventToWire, creditsFromWire, targetTypeFromWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
 
 export interface CallContext {
@@ -33,7 +35,8 @@ export type ServiceHandlers<S extends DescService> = {
 
 export interface ServedService<S extends DescService = DescService> {
   service: S;
-  handlers: ServiceHandlers<S>;
+  /** A method without a handler answers UNIMPLEMENTED on both transports. */
+  handlers: Partial<ServiceHandlers<S>>;
 }
 
 const requireId = (id: string, field = "id") => checkId(id, field);
@@ -74,12 +77,16 @@ export function createServedServices(deps: Deps): ServedService[] {
         rateLimit: rateLimitFromWire(req.rateLimit),
         credits: creditsFromWire(req.credits),
         metadata: req.metadata,
+        allowedCidrs: req.allowedCidrs,
       });
       return { apiKey: apiKeyToWire(key, now()), secret };
     },
     async validateApiKey(req, ctx) {
       checkScopeNames(req.requiredScopes, "required_scopes", LIMITS.requiredScopes);
-      return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes, req.cost ?? 1));
+      if (req.clientIp !== "" && !isClientIp(req.clientIp)) {
+        throw invalidArgument(`client_ip must be one IPv4 or IPv6 address (at most ${LIMITS.clientIpLength} characters)`, "client_ip");
+      }
+      return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes, req.cost ?? 1, req.clientIp));
     },
     async rotateApiKey(req, ctx) {
       const { key, secret, unconfirmedReplicas } = await keys.rotate(await actor(ctx), requireId(req.id), req.gracePeriodSeconds);
@@ -99,6 +106,7 @@ export function createServedServices(deps: Deps): ServedService[] {
         metadata: k.metadata,
         enabled: k.enabled,
         credits: creditsFromWire(k.credits),
+        allowedCidrs: k.allowedCidrs,
       });
       return { apiKey: await withBalance(key) };
     },
@@ -121,7 +129,7 @@ export function createServedServices(deps: Deps): ServedService[] {
     },
     async getApiKeyUsage(req, ctx) {
       const granularity = req.granularity === Granularity.HOUR ? "HOUR" : "DAY";
-      return usageToWire(await usage.get(await who(ctx), requireId(req.id), granularity, msOf(req.seriesStart)));
+      return usageToWire(await usage.get(await who(ctx), requireId(req.id), granularity, msOf(req.seriesStart), req.unusedScopeDays));
     },
     async defineScope(req, ctx) {
       const s = req.scope;
@@ -180,5 +188,6 @@ export function createServedServices(deps: Deps): ServedService[] {
     { service: PingService, handlers: ping },
     { service: AuditService, handlers: auditLog },
     webhookHandlers(deps.services.webhooks.service, who, actor, now),
+    { service: OrganizationService, handlers: createOrganizationHandlers(deps, who, actor) },
   ] as ServedService[];
 }

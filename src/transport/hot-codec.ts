@@ -24,8 +24,9 @@ const keyBinary = new WeakMap<KeyInfo, Uint8Array>();
 const keyJson = new WeakMap<KeyInfo, string>();
 
 /**
- * A request holding only fields 1 and 2 (key, required_scopes) as ASCII strings, decoded by hand; anything else
- * (unknown fields, other wire types, non-ASCII text, truncation) by protobuf-es, which throws its own errors.
+ * A request holding only fields 1–4 (key, required_scopes, client_ip as ASCII strings; cost as a varint below 2^28),
+ * decoded by hand; anything else (unknown fields, other wire types, non-ASCII text, long varints, truncation) by
+ * protobuf-es, which throws its own errors.
  */
 export function decodeValidateRequest(b: Uint8Array): ValidateApiKeyRequest {
   return decodeSimpleValidateRequest(b) ?? fromBinary(ValidateApiKeyRequestSchema, b);
@@ -34,11 +35,27 @@ export function decodeValidateRequest(b: Uint8Array): ValidateApiKeyRequest {
 /** The common case by hand; undefined when protobuf-es must decide. */
 export function decodeSimpleValidateRequest(b: Uint8Array): ValidateApiKeyRequest | undefined {
   let key = "";
+  let clientIp = "";
+  let cost: number | undefined;
   const requiredScopes: string[] = [];
   let i = 0;
   while (i < b.length) {
     const tag = b[i++];
-    if (tag !== 0x0a && tag !== 0x12) return undefined;
+    if (tag === 0x18) {
+      // cost (uint32): 1–4 bytes by hand, longer ones (which protobuf-es truncates to 32 bits) left to it.
+      let v = 0;
+      let shift = 0;
+      for (;;) {
+        const x = b[i++];
+        if (x === undefined || shift > 21) return undefined;
+        v += (x & 0x7f) * 2 ** shift;
+        if (!(x & 0x80)) break;
+        shift += 7;
+      }
+      cost = v;
+      continue;
+    }
+    if (tag !== 0x0a && tag !== 0x12 && tag !== 0x22) return undefined;
     let len = b[i++];
     if (len === undefined) return undefined;
     if (len & 0x80) {
@@ -52,15 +69,17 @@ export function decodeSimpleValidateRequest(b: Uint8Array): ValidateApiKeyReques
     // ASCII: latin1 reads it as UTF-8 would.
     const s = Buffer.isBuffer(b) ? b.toString("latin1", i, end) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1", i, end);
     if (tag === 0x0a) key = s;
-    else requiredScopes.push(s);
+    else if (tag === 0x12) requiredScopes.push(s);
+    else clientIp = s;
     i = end;
   }
-  return request(key, requiredScopes);
+  return request(key, requiredScopes, clientIp, cost);
 }
 
 /**
- * A JSON request that is an object of "key" and "requiredScopes" with ASCII strings only, read by hand; undefined
- * when protobuf-es must decide (other field names, types, non-ASCII text, bad JSON: it throws its own errors).
+ * A JSON request that is an object of "key", "requiredScopes", "clientIp" (ASCII strings) and "cost" (an integer
+ * number in uint32's range), read by hand; undefined when protobuf-es must decide (other field names, types, cost
+ * as a string, non-ASCII text, bad JSON: it throws its own errors).
  */
 export function decodeSimpleValidateRequestJson(text: string): ValidateApiKeyRequest | undefined {
   let v: unknown;
@@ -71,19 +90,27 @@ export function decodeSimpleValidateRequestJson(text: string): ValidateApiKeyReq
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
   let key = "";
+  let clientIp = "";
+  let cost: number | undefined;
   let requiredScopes: string[] = [];
   for (const [k, x] of Object.entries(v)) {
     if (k === "key" && typeof x === "string" && ASCII.test(x)) key = x;
     else if (k === "requiredScopes" && Array.isArray(x) && x.every((s) => typeof s === "string" && ASCII.test(s))) requiredScopes = x;
+    else if (k === "clientIp" && typeof x === "string" && ASCII.test(x)) clientIp = x;
+    else if (k === "cost" && typeof x === "number" && u32(x) && !Object.is(x, -0)) cost = x;
     else return undefined;
   }
-  return request(key, requiredScopes);
+  return request(key, requiredScopes, clientIp, cost);
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
 
-/** What create(ValidateApiKeyRequestSchema, { key, requiredScopes }) returns (proto3: every field implicit). */
-const request = (key: string, requiredScopes: string[]): ValidateApiKeyRequest => ({ $typeName: "flux.apikeys.v1.ValidateApiKeyRequest", key, requiredScopes, clientIp: "" });
+/** What create(ValidateApiKeyRequestSchema, { key, requiredScopes, clientIp, cost }) returns (cost: explicit presence). */
+function request(key: string, requiredScopes: string[], clientIp: string, cost: number | undefined): ValidateApiKeyRequest {
+  const m: ValidateApiKeyRequest = { $typeName: "flux.apikeys.v1.ValidateApiKeyRequest", key, requiredScopes, clientIp };
+  if (cost !== undefined) m.cost = cost;
+  return m;
+}
 
 /** toBinary(ValidateApiKeyResponseSchema, m), with the key's part cached. */
 export function encodeValidateResponse(m: ValidateApiKeyResponse): Uint8Array {

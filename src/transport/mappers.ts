@@ -4,7 +4,9 @@ import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf
 import type { AdminKeyRecord, ApiKeyRecord, Outcome as DomainOutcome, RateLimit, RateLimitState as DomainRateLimitState, ScopeRecord, ValidationResult } from "../domain/types.js";
 import { keyState } from "../domain/types.js";
 import type { AuditEvent as DomainAuditEvent, AuditTargetType as DomainTargetType } from "../domain/audit.js";
-import type { KeyUsage } from "../services/usage-service.js";
+import type { KeyUsage, UsageBucket } from "../services/usage-service.js";
+import type { KeySummary, OrganizationUsage } from "../services/organization-usage-service.js";
+import { type GetOrganizationUsageResponse, GetOrganizationUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/organization_pb.js";
 import { AuditAction, type AuditEvent, AuditEventSchema, AuditTargetType } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, type Credits as WireCredits, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import type { Credits, CreditsState, OrganizationState } from "../domain/credits.js";
@@ -65,6 +67,7 @@ export function apiKeyToWire(k: ApiKeyRecord, nowMs: number, liveCredits?: { rem
     expiresAt: ts(k.expiresAtMs),
     metadata: k.metadata,
     enabled: k.enabled,
+    allowedCidrs: k.allowedCidrs ?? [],
     state: KeyState[keyState(k, nowMs)],
     displayHint: k.displayHint,
     createdAt: ts(k.createdAtMs),
@@ -151,14 +154,33 @@ export function usageToWire(u: KeyUsage): GetApiKeyUsageResponse {
     errorRate: u.errorRate,
     lastUsedAt: ts(u.lastUsedAtMs),
     outcomes: u.outcomes.map((o) => ({ outcome: Outcome[o.outcome], count: BigInt(o.count) })),
-    series: u.series.map((b) => ({
-      startTime: ts(b.startMs),
-      requests: BigInt(b.requests),
-      valid: BigInt(b.valid),
-      rateLimited: BigInt(b.rateLimited),
-      otherErrors: BigInt(b.otherErrors),
-      usageExceeded: BigInt(b.usageExceeded),
-    })),
+    series: u.series.map(bucketToWire),
+    unusedScopes: u.unusedScopes,
+    scopeUses: u.scopeUses.map((s) => ({ scope: s.scope, lastRequiredAt: ts(s.lastRequiredAtMs) })),
+  });
+}
+
+const bucketToWire = (b: UsageBucket) => ({
+  startTime: ts(b.startMs),
+  requests: BigInt(b.requests),
+  valid: BigInt(b.valid),
+  rateLimited: BigInt(b.rateLimited),
+  otherErrors: BigInt(b.otherErrors),
+  usageExceeded: BigInt(b.usageExceeded),
+});
+
+const keySummaryToWire = (s: KeySummary) => ({ keyId: s.keyId, name: s.name, requests: BigInt(s.requests), errors: BigInt(s.errors), errorRate: s.errorRate });
+
+export function organizationUsageToWire(u: OrganizationUsage): GetOrganizationUsageResponse {
+  return create(GetOrganizationUsageResponseSchema, {
+    orgId: u.orgId,
+    requests: BigInt(u.requests),
+    errors: BigInt(u.errors),
+    errorRate: u.errorRate,
+    outcomes: u.outcomes.map((o) => ({ outcome: Outcome[o.outcome], count: BigInt(o.count) })),
+    series: u.series.map(bucketToWire),
+    topKeysByRequests: u.topByRequests.map(keySummaryToWire),
+    topKeysByErrorRate: u.topByErrorRate.map(keySummaryToWire),
   });
 }
 

@@ -89,6 +89,7 @@ const keys = {
   revoked: secret(),
   otherOrg: secret(),
   large: secret(),
+  listed: secret(),
   unknown: secret(),
   metered: secret(),
   refilled: secret(),
@@ -104,13 +105,17 @@ const records: ApiKeyRecord[] = [
   // Credits (issue 14): balance in every answer, USAGE_EXCEEDED with refused_by, a refill time, a rate limit beside.
   keyRecord(keys.metered, { credits: { remaining: 2, setAtMs: NOW - 60_000 } }),
   keyRecord(keys.refilled, { credits: { remaining: 5, refill: { amount: 5, dayOfMonth: 31 }, setAtMs: NOW - 60_000 }, rateLimit: { requests: 2, windowSeconds: 60 } }),
+  keyRecord(keys.listed, { allowedCidrs: ["192.0.2.0/24", "2001:db8::/32"], rateLimit: { requests: 100, windowSeconds: 60 } }),
   // An answer over connect-node's 1 KiB compression threshold.
   keyRecord(keys.large, { metadata: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, "v".repeat(200)])), rateLimit: { requests: 1000, windowSeconds: 3600 } }),
 ];
 const admin: AdminKeyRecord = { id: newId("adm"), name: "org a", orgId: "org_a", validateOnly: true, displayHint: "x", digest: digest(orgAdmin), createdAtMs: NOW - 1000 };
 
-const proto = (key: string, requiredScopes: string[] = []) => toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key, requiredScopes }));
-const json = (key: string, requiredScopes: string[] = []) => toJsonString(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key, requiredScopes }));
+/** client_ip and cost (fields 4 and 3), read by the lane's own decoders. */
+type Extra = { clientIp?: string; cost?: number };
+const proto = (key: string, requiredScopes: string[] = [], extra: Extra = {}) => toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key, requiredScopes, ...extra }));
+const json = (key: string, requiredScopes: string[] = [], extra: Extra = {}) => toJsonString(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key, requiredScopes, ...extra }));
+const both = (key: string, requiredScopes: string[], extra: Extra) => (c: "json" | "proto") => (c === "json" ? json(key, requiredScopes, extra) : proto(key, requiredScopes, extra));
 
 interface Case {
   name: string;
@@ -140,6 +145,18 @@ const CASES: Case[] = [
   { name: "wrong admin key: unauthenticated", body: (c) => (c === "json" ? json(keys.plain) : proto(keys.plain)), headers: { authorization: "Bearer fluxadm_wrong" } },
   { name: "not a bearer: unauthenticated", body: (c) => (c === "json" ? json(keys.plain) : proto(keys.plain)), headers: { authorization: "Basic abc" } },
   { name: "bearer with spaces, request id", body: (c) => (c === "json" ? json(keys.plain) : proto(keys.plain)), headers: { authorization: `Bearer ${ADMIN_KEY}  `, "x-request-id": "r".repeat(150) } },
+  { name: "client ip inside the list", body: both(keys.listed, [], { clientIp: "192.0.2.5" }), headers: bearer },
+  { name: "IPv6 client ip inside the list, with a scope", body: both(keys.listed, ["data:read"], { clientIp: "2001:db8::7" }), headers: bearer },
+  { name: "IPv4-mapped client ip inside the list", body: both(keys.listed, [], { clientIp: "::ffff:192.0.2.9" }), headers: bearer },
+  { name: "client ip outside the list", body: both(keys.listed, [], { clientIp: "198.51.100.1" }), headers: bearer },
+  { name: "client ip on a key without a list", body: both(keys.plain, [], { clientIp: "198.51.100.1" }), headers: bearer },
+  { name: "malformed client ip: invalid argument", body: both(keys.plain, [], { clientIp: "192.0.2.300" }), headers: bearer },
+  { name: "non-ASCII client ip: invalid argument", body: both(keys.plain, [], { clientIp: "é" }), headers: bearer },
+  { name: "cost 0", body: both(keys.limited, [], { cost: 0 }), headers: bearer },
+  { name: "cost and client ip", body: both(keys.listed, ["data:read"], { cost: 1_000_000, clientIp: "192.0.2.1" }), headers: bearer },
+  { name: "cost past 2^28 (left to protobuf-es)", body: both(keys.plain, [], { cost: 2 ** 32 - 1 }), headers: bearer },
+  { name: "cost as a JSON string", body: (c) => (c === "json" ? `{"key":"${keys.plain}","cost":"5"}` : proto(keys.plain, [], { cost: 5 })), headers: bearer },
+  { name: "cost out of range in JSON", body: (c) => (c === "json" ? `{"key":"${keys.plain}","cost":-1}` : proto(keys.plain)), headers: bearer },
   { name: "unknown JSON field", body: (c) => (c === "json" ? `{"key":"${keys.plain}","keyy":1}` : proto(keys.plain)), headers: bearer },
   { name: "malformed body", body: (c) => (c === "json" ? "{not json" : Uint8Array.from([0x0a, 0x7f, 0x01])), headers: bearer },
   { name: "wrong wire type", body: (c) => (c === "json" ? `{"key":5}` : Uint8Array.from([0x0d, 1, 2, 3, 4])), headers: bearer },
@@ -225,7 +242,8 @@ describe("the Connect fast lane answers exactly as connect-node", () => {
     const plain = h1(plainServer.port);
     for (let i = 0; i < 300; i++) {
       const codec = rnd(2) ? "json" : "proto";
-      const base = Buffer.from(codec === "json" ? json(all[rnd(all.length)]!, rnd(3) ? [] : ["data:read"]) : proto(all[rnd(all.length)]!, rnd(3) ? [] : ["data:read"]));
+      const extra: Extra = { clientIp: rnd(2) ? "" : ["192.0.2.1", "198.51.100.1", "2001:db8::1"][rnd(3)]!, cost: rnd(2) ? undefined : rnd(1000) };
+      const base = Buffer.from(codec === "json" ? json(all[rnd(all.length)]!, rnd(3) ? [] : ["data:read"], extra) : proto(all[rnd(all.length)]!, rnd(3) ? [] : ["data:read"], extra));
       const body = Buffer.from(base);
       for (let k = rnd(4); k > 0; k--) body[rnd(body.length)] = rnd(256);
       const cut = rnd(4) === 0 ? body.subarray(0, rnd(body.length + 1)) : body;

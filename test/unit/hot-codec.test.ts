@@ -8,7 +8,7 @@ import { KeyInfoSchema, ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchem
 import { OUTCOMES, type ValidationResult } from "../../src/domain/types.js";
 import { validationToWire } from "../../src/transport/mappers.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
-import { decodeSimpleValidateRequestJson, decodeValidateRequest, encodeValidateResponse, validateResponseJson } from "../../src/transport/hot-codec.js";
+import { decodeSimpleValidateRequest, decodeSimpleValidateRequestJson, decodeValidateRequest, encodeValidateResponse, validateResponseJson } from "../../src/transport/hot-codec.js";
 
 const SEED = Number(process.env.FLUX_FUZZ_SEED ?? 7);
 function prng(seed: number) {
@@ -51,6 +51,16 @@ function randomResponse() {
   });
 }
 
+/** Requests with and without client_ip and cost (absent, 0, and across the varint lengths up to 2^32 − 1). */
+const IPS = ["", "203.0.113.7", "2001:db8::1", "::ffff:192.0.2.1", "not an ip", "é"];
+const randomRequest = () =>
+  create(ValidateApiKeyRequestSchema, {
+    key: str(),
+    requiredScopes: Array.from({ length: r.int(3) }, str),
+    clientIp: r.next() < 0.5 ? r.pick(IPS) : "",
+    cost: r.next() < 0.5 ? r.pick([0, 1, 1_000_000, 2 ** 28 - 1, 2 ** 28, ...U32]) : undefined,
+  });
+
 describe("hot codec = protobuf-es", () => {
   it("writes every generated ValidateApiKeyResponse as protobuf-es does, in binary and JSON (also a second time, from the caches)", () => {
     for (let i = 0; i < 3000; i++) {
@@ -64,7 +74,7 @@ describe("hot codec = protobuf-es", () => {
 
   it("reads every generated, mutated or truncated ValidateApiKeyRequest as protobuf-es does, or fails as it does", () => {
     for (let i = 0; i < 5000; i++) {
-      const bytes = Buffer.from(toBinary(ValidateApiKeyRequestSchema, create(ValidateApiKeyRequestSchema, { key: str(), requiredScopes: Array.from({ length: r.int(3) }, str) })));
+      const bytes = Buffer.from(toBinary(ValidateApiKeyRequestSchema, randomRequest()));
       for (let k = r.int(3); k > 0 && bytes.length; k--) bytes[r.int(bytes.length)] = r.int(256);
       const input = r.next() < 0.2 ? bytes.subarray(0, r.int(bytes.length + 1)) : bytes;
       const outcome = (f: () => unknown) => {
@@ -79,9 +89,9 @@ describe("hot codec = protobuf-es", () => {
   });
 
   it("reads every generated or mutated JSON ValidateApiKeyRequest as protobuf-es does (strict), or leaves it to protobuf-es", () => {
-    const JSON_BITS = ['"key"', '"requiredScopes"', '"required_scopes"', "null", "1", "[]", '["a"]', "{}", '"é"', '"\\ud800"', ",", ":", '"__proto__"'];
+    const JSON_BITS = ['"key"', '"requiredScopes"', '"required_scopes"', '"clientIp"', '"client_ip"', '"cost"', "null", "1", "-1", "1.5", "4294967296", '"7"', "[]", '["a"]', "{}", '"é"', '"\\ud800"', ",", ":", '"__proto__"'];
     for (let i = 0; i < 5000; i++) {
-      const m = create(ValidateApiKeyRequestSchema, { key: str(), requiredScopes: Array.from({ length: r.int(3) }, str) });
+      const m = randomRequest();
       let text = toJsonString(ValidateApiKeyRequestSchema, m);
       for (let k = r.int(3); k > 0; k--) {
         const at = r.int(text.length + 1);
@@ -91,6 +101,20 @@ describe("hot codec = protobuf-es", () => {
       if (mine === undefined) continue; // protobuf-es decides
       const theirs = fromJsonString(ValidateApiKeyRequestSchema, text, { ignoreUnknownFields: false });
       expect(toBinary(ValidateApiKeyRequestSchema, mine).toString(), `seed ${SEED} ${text}`).toBe(toBinary(ValidateApiKeyRequestSchema, theirs).toString());
+    }
+  });
+
+  it("reads client_ip and cost by hand (no protobuf-es walk) in both codecs, cost 0 kept as present", () => {
+    for (const cost of [undefined, 0, 1, 1_000_000, 2 ** 28 - 1]) {
+      const m = create(ValidateApiKeyRequestSchema, { key: "flux_x", requiredScopes: ["a:b"], clientIp: "2001:db8::1", cost });
+      const bin = decodeSimpleValidateRequest(toBinary(ValidateApiKeyRequestSchema, m));
+      const json = decodeSimpleValidateRequestJson(toJsonString(ValidateApiKeyRequestSchema, m));
+      for (const got of [bin, json]) {
+        expect(got, `cost ${cost}`).toBeDefined();
+        expect(got!.clientIp).toBe("2001:db8::1");
+        expect(got!.cost).toBe(cost);
+        expect("cost" in got!).toBe(cost !== undefined);
+      }
     }
   });
 

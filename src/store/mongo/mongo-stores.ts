@@ -6,7 +6,7 @@ import { MongoCreditBalanceStore } from "./mongo-credit-balances.js";
 import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
-import { FERRETDB_USAGE_CHUNK, MongoUsageStore } from "./mongo-usage.js";
+import { FERRETDB_USAGE_CHUNK, MongoUsageStore, usageIndexes } from "./mongo-usage.js";
 import { MongoWebhookStore } from "./mongo-webhooks.js";
 
 export interface MongoStores extends Stores {
@@ -38,7 +38,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     db.collection("api_keys").createIndex({ createdAtMs: -1, _id: -1 }, { name: "newest" }),
     db.collection("api_keys").createIndex({ scopes: 1 }, { name: "scopes" }),
     db.collection("admin_keys").createIndex({ digest: 1 }, { unique: true, name: "digest_unique" }),
-    db.collection("usage_hourly").createIndex({ keyId: 1, hourStartMs: 1 }, { name: "key_hour" }),
+    ...usageIndexes(db),
     ...MongoAuditLog.indexes(db),
     ...MongoWebhookStore.indexes(db),
   ]);
@@ -52,7 +52,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     scopes: new MongoScopeStore(durableCollection(db, "scopes"), audit),
     adminKeys: new MongoAdminKeyStore(durableCollection(db, "admin_keys"), audit),
     webhooks: new MongoWebhookStore(db, audit),
-    usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk),
+    usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk, db.collection("key_scope_uses")),
     balances: new MongoCreditBalanceStore(db),
     ping: async () => void (await db.command({ ping: 1 })),
     onUnreachable: (listener) =>

@@ -1,6 +1,8 @@
-// Usage counters in MongoDB: one document per key and hour with a count per outcome, written only by batched $inc upserts.
-import type { Collection } from "mongodb";
-import type { UsageIncrement, UsageRow, UsageStore } from "../types.js";
+// Usage counters in MongoDB: one document per key and hour with a count per outcome (and the key's org, indexed with
+// the hour for roll-ups per organisation), written only by batched $inc upserts; and one document per key and scope
+// with the last time a validation required it ($max).
+import type { Collection, Db } from "mongodb";
+import type { KeyUsageRow, ScopeUse, UsageIncrement, UsageRow, UsageStore } from "../types.js";
 
 /** FerretDB v1 hangs on one update command of about 100 updates or more (measured: 50 take ~150 ms, a second
  * 100-update upsert command never answers); MongoDB takes one command of any size (the driver splits at 100,000). */
@@ -12,8 +14,17 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-type HourDoc = { _id: string; keyId: string; hourStartMs: number; counts: Record<string, number> };
+type HourDoc = { _id: string; keyId: string; orgId?: string; hourStartMs: number; counts: Record<string, number> };
 type LastUsedDoc = { _id: string; lastUsedAtMs: number };
+/** _id: key id and scope, joined by a space (neither may contain one). */
+type ScopeUseDoc = { _id: string; keyId: string; scope: string; lastRequiredAtMs: number };
+
+/** The indexes this store's reads rely on. */
+export const usageIndexes = (db: Db) => [
+  db.collection("usage_hourly").createIndex({ keyId: 1, hourStartMs: 1 }, { name: "key_hour" }),
+  db.collection("usage_hourly").createIndex({ orgId: 1, hourStartMs: 1 }, { name: "org_hour" }),
+  db.collection("key_scope_uses").createIndex({ keyId: 1 }, { name: "key" }),
+];
 
 export class MongoUsageStore implements UsageStore {
   constructor(
@@ -21,6 +32,7 @@ export class MongoUsageStore implements UsageStore {
     private readonly lastUsedCol: Collection<LastUsedDoc>,
     /** Updates per command: unbounded (one bulkWrite per collection and flush) unless the server needs chunks. */
     private readonly chunk = Infinity,
+    private readonly scopeUsesCol?: Collection<ScopeUseDoc>,
   ) {}
 
   async apply(increments: UsageIncrement[], lastUsed: Map<string, number>) {
@@ -36,7 +48,7 @@ export class MongoUsageStore implements UsageStore {
             filter: { _id: `${i.keyId}:${i.hourStartMs}` },
             update: {
               $inc: { [`counts.${i.outcome}`]: i.count },
-              $set: { keyId: i.keyId, hourStartMs: i.hourStartMs },
+              $set: i.orgId === undefined ? { keyId: i.keyId, hourStartMs: i.hourStartMs } : { keyId: i.keyId, orgId: i.orgId, hourStartMs: i.hourStartMs },
             },
             upsert: true,
           },
@@ -64,6 +76,35 @@ export class MongoUsageStore implements UsageStore {
       .sort({ hourStartMs: 1 })
       .toArray();
     return docs.map((d) => ({ hourStartMs: d.hourStartMs, counts: d.counts ?? {} }));
+  }
+
+  async orgHours(orgId: string, fromMs: number, toMs: number): Promise<KeyUsageRow[]> {
+    const docs = await this.hoursCol
+      .find({ orgId, hourStartMs: { $gte: fromMs, $lt: toMs } }, { projection: { _id: 0, keyId: 1, hourStartMs: 1, counts: 1 } })
+      .toArray();
+    return docs.map((d) => ({ keyId: d.keyId, hourStartMs: d.hourStartMs, counts: d.counts ?? {} }));
+  }
+
+  async applyScopeUses(uses: ScopeUse[]) {
+    const col = this.scopeUsesCol;
+    if (!col) return;
+    for (const part of chunks(uses, this.chunk)) {
+      await col.bulkWrite(
+        part.map((u) => ({
+          updateOne: {
+            filter: { _id: `${u.keyId} ${u.scope}` },
+            update: { $max: { lastRequiredAtMs: u.atMs }, $set: { keyId: u.keyId, scope: u.scope } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
+    }
+  }
+
+  async scopeUses(keyId: string) {
+    const docs = this.scopeUsesCol ? await this.scopeUsesCol.find({ keyId }).toArray() : [];
+    return new Map(docs.map((d) => [d.scope, d.lastRequiredAtMs]));
   }
 
   async lastUsedAt(keyId: string) {
