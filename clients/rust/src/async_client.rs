@@ -110,6 +110,7 @@ impl ApiKeys<'_> {
         let request = pb::ValidateApiKeyRequest {
             key: raw_key.to_string(),
             required_scopes: required_scopes.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         };
         let response = self.raw()?.validate_api_key(request).await?.into_inner();
         Ok(response.into())

@@ -48,6 +48,7 @@ impl From<CreateApiKeyRequest> for pb::CreateApiKeyRequest {
             expires_at: time_to(r.expires_at),
             rate_limit: r.rate_limit.map(Into::into),
             metadata: r.metadata,
+            ..Default::default()
         }
     }
 }
@@ -162,7 +163,11 @@ impl From<i32> for Outcome {
             Ok(pb::Outcome::Disabled) => Outcome::Disabled,
             Ok(pb::Outcome::RateLimited) => Outcome::RateLimited,
             Ok(pb::Outcome::InsufficientScope) => Outcome::InsufficientScope,
-            Ok(pb::Outcome::Unspecified) | Err(_) => Outcome::Unknown(value),
+            // Outcomes of policies this SDK does not expose yet (credits, IP allowlists) read as Unknown.
+            Ok(
+                pb::Outcome::UsageExceeded | pb::Outcome::IpNotAllowed | pb::Outcome::Unspecified,
+            )
+            | Err(_) => Outcome::Unknown(value),
         }
     }
 }
