@@ -25,6 +25,7 @@ export interface Webhooks {
 export function createWebhooks(stores: Stores, clock: Clock, log: Logger, registry: Registry, s: WebhookSettings = {}): Webhooks {
   const allowPrivate = s.FLUX_WEBHOOK_ALLOW_PRIVATE ?? false;
   const pollMs = s.FLUX_WEBHOOK_POLL_MS ?? 100;
+  const timeoutMs = s.FLUX_WEBHOOK_TIMEOUT_MS ?? 10_000;
   const deliveries = new Counter({ name: "flux_webhook_deliveries_total", help: "Webhook attempts by result (delivered, retry, failed: given up)", labelNames: ["result"], registers: [registry] });
   const latency = new Histogram({
     name: "flux_webhook_delivery_latency_seconds",
@@ -47,10 +48,11 @@ export function createWebhooks(stores: Stores, clock: Clock, log: Logger, regist
     log,
     {
       retryScheduleMs: s.FLUX_WEBHOOK_RETRY_SCHEDULE_MS ?? DEFAULT_RETRY_SCHEDULE_MS,
-      timeoutMs: s.FLUX_WEBHOOK_TIMEOUT_MS ?? 10_000,
+      timeoutMs,
       allowPrivate,
       pollMs,
-      leaseMs: 60_000,
+      // Renewed after every attempt, so it only has to outlast one; a dead replica's queue resumes this long after.
+      leaseMs: timeoutMs + 5_000,
       concurrency: 8,
     },
     {

@@ -7,6 +7,7 @@ import { systemClock } from "../../src/domain/clock.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { startServer } from "../../src/server.js";
 import { type MongoStores, openMongoStores } from "../../src/store/mongo/mongo-stores.js";
+import type { WebhookSettings } from "../../src/services/webhooks.js";
 import { type Caller, connectCaller, grpcCaller } from "./callers.js";
 import { ADMIN_KEY } from "./server.js";
 import { mongoUri, uniqueDbName } from "./stores.js";
@@ -24,7 +25,7 @@ export async function startReplicaServers(
   label: string,
   wrapDb: (db: Db, i: number) => Db = (db) => db,
   /** Settings added to every replica's (e.g. leak reports). */
-  extraConfig: Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> = {},
+  extraConfig: Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> & WebhookSettings = {},
 ) {
   const dbName = uniqueDbName(label);
   const replicas: Replica[] = [];

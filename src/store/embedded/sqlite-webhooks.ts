@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS webhook_state (name TEXT PRIMARY KEY, value TEXT NOT 
 type DocRow = { doc: string };
 
 export class SqliteWebhookStore implements WebhookStore {
-  constructor(private readonly db: Database, private readonly audit: SqliteAuditLog) {}
+  constructor(private readonly db: Database, private readonly audit: SqliteAuditLog) {
+    // Leases left by a previous (dead) owner of this directory: the lock says no other process runs here.
+    db.prepare("DELETE FROM webhook_state WHERE name LIKE 'lease:%'").run();
+  }
 
   async insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent) {
     this.db.transaction(() => {
