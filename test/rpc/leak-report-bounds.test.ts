@@ -1,6 +1,7 @@
 // Hostile leak reports: every bound in domain/limits.ts tested at and one past it, malformed bodies, the rate limit
 // per reporter address and the endpoint with no reporter keys. Each refused report leaves the live key it names
 // exactly as it was.
+import * as http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { AuditService } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
@@ -99,6 +100,31 @@ describe.each(STORE_KINDS)("on %s", (kind) => {
   it("answers a token longer than a key can be false_positive without refusing the report", async () => {
     const res = await expectAnswer(Buffer.from(JSON.stringify([{ token: `flux_${"a".repeat(LIMITS.keyLength)}`, type: "t" }])), 200);
     expect(res.json()).toMatchObject([{ label: "false_positive", token_type: "t" }]);
+  });
+
+  it("answers over HTTP/2 (h2c) as over HTTP/1.1: a report, and 413 past the size limit", async () => {
+    const live = await createKey(c);
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const post = (body: Buffer) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": "/v1/leaks/report", "content-type": "application/json", ...githubHeaders(reporter, body) });
+        let text = "";
+        let status = 0;
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.on("data", (d: Buffer) => (text += d));
+        req.on("end", () => resolve({ status, text }));
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      const json = JSON.stringify([entry(live.secret)]);
+      expect((await post(padded(json, LIMITS.leakReportBytes + 1))).status).toBe(413);
+      const ok = await post(Buffer.from(json));
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.text)).toMatchObject([{ label: "true_positive" }]);
+    } finally {
+      session.close();
+    }
   });
 
   it("answers 405 to other methods on the path", async () => {

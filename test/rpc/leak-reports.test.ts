@@ -13,9 +13,10 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import { AuditAction, AuditService } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { API_KEY_PREFIX, createDigester, generateSecret } from "../../src/domain/key-material.js";
+import { LIMITS } from "../../src/domain/limits.js";
 import type { Caller } from "../support/callers.js";
 import { createKey, validate } from "../support/fixtures.js";
-import { entry, newReporter, postReport, type Reporter, sendReport, tokenHash, writeKeysFile } from "../support/leak-reporter.js";
+import { entry, GITHUB_EXAMPLE, newReporter, postReport, type Reporter, sendReport, tokenHash, writeKeysFile } from "../support/leak-reporter.js";
 import { startReplicaServers } from "../support/replica-servers.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
 import { STORE_KINDS } from "../support/stores.js";
@@ -32,7 +33,7 @@ describe.each(STORE_KINDS)("on %s", (kind) => {
   let t: TestServer;
   let c: Caller;
   beforeAll(async () => {
-    t = await startTestServer(kind, `leaks-${kind}`, { config: { FLUX_LEAK_REPORTER_KEYS: writeKeysFile(reporter), FLUX_LEAK_REPORTS_PER_MINUTE: 0 } });
+    t = await startTestServer(kind, `leaks-${kind}`, { config: { FLUX_LEAK_REPORTER_KEYS: writeKeysFile(reporter, GITHUB_EXAMPLE), FLUX_LEAK_REPORTS_PER_MINUTE: 0 } });
     c = t.callers[0]!;
   });
   afterAll(() => t?.stop());
@@ -137,6 +138,31 @@ describe.each(STORE_KINDS)("on %s", (kind) => {
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject([{ label: "true_positive" }]);
     expect(await outcome(c, live.secret)).toBe("REVOKED");
+  });
+
+  it("accepts the report GitHub signed in its partner-program documentation, with GitHub's published key", async () => {
+    const res = await postReport(t.server.httpPort, GITHUB_EXAMPLE.payload, {
+      "github-public-key-identifier": GITHUB_EXAMPLE.keyId,
+      "github-public-key-signature": GITHUB_EXAMPLE.signature,
+    });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual([{ token_hash: tokenHash("some_token"), token_type: "some_type", label: "false_positive" }]);
+  });
+
+  it(`answers a full report of well-formed unknown tokens false_positive without writing anything`, async () => {
+    const tokens = Array.from({ length: LIMITS.leakReportTokens }, () => generateSecret(API_KEY_PREFIX));
+    const allEvents = async () => (await c.call(AuditService, "listAuditEvents", { pageSize: 1000 }, ADMIN_KEY)).events.length;
+    const eventsBefore = await allEvents();
+    const started = performance.now();
+    const res = await sendReport(t.server.httpPort, reporter, tokens.map((tok) => entry(tok)));
+    const ms = performance.now() - started;
+    const live = await createKey(c);
+    const startedLive = performance.now();
+    await sendReport(t.server.httpPort, reporter, [entry(live.secret)]);
+    const liveMs = performance.now() - startedLive;
+    console.log(`leak report on ${kind}: ${tokens.length} unknown tokens answered in ${ms.toFixed(0)} ms; one live key revoked and answered in ${liveMs.toFixed(0)} ms`);
+    expect((res.json() as { label: string }[]).every((v) => v.label === "false_positive")).toBe(true);
+    expect(await allEvents()).toBe(eventsBefore + 3); // the new key's creation, report and revocation: nothing else
   });
 
   it("counts reports by result and tokens by label in /metrics", async () => {

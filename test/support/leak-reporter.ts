@@ -24,12 +24,26 @@ export function newReporter(): Reporter {
 }
 
 /** Writes the keys file (GitHub's public-keys response) and returns its path. */
-export function writeKeysFile(...reporters: Reporter[]): string {
+export function writeKeysFile(...reporters: Pick<Reporter, "keyId" | "publicPem">[]): string {
   const dir = mkdtempSync(join(tmpdir(), "flux-leak-keys-"));
   const path = join(dir, "reporter-keys.json");
   writeFileSync(path, JSON.stringify({ public_keys: reporters.map((r, i) => ({ key_identifier: r.keyId, key: r.publicPem, is_current: i === 0 })) }));
   return path;
 }
+
+/** The example in GitHub's partner-program documentation: a payload GitHub signed, its signature and GitHub's key. */
+export const GITHUB_EXAMPLE = {
+  keyId: "90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a",
+  publicPem: [
+    "-----BEGIN PUBLIC KEY-----",
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9MJJHnMfn2+H4xL4YaPDA4RpJqUq",
+    "kCmRCBnYERxZanmcpzQSXs1X/AljlKkbJ8qpVIW4clayyef9gWhFbNHWAA==",
+    "-----END PUBLIC KEY-----",
+    "",
+  ].join("\n"),
+  payload: '[{"token":"some_token","type":"some_type","url":"some_url"}]',
+  signature: "MEUCIQDKZokqnCjrRtw0tni+2Ltvl/uiMJ1EGumEsp1BsNr32AIgQY1YXD2nlj+XNfGK4rBfkMJ1JDOQcYXxa2sY8FNkrKc=",
+};
 
 export const tokenHash = (token: string) => hash("sha256", token, "hex");
 
