@@ -6,6 +6,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import type { ApiKey, Scope } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { Granularity, type GetApiKeyUsageResponse } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { AuditService, type ListAuditEventsResponse } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
+import { type GetOrganizationUsageResponse, OrganizationService } from "../../gen/ts/flux/apikeys/v1/organization_pb.js";
 
 let adminKey: string | undefined;
 let onSessionLost: (reason: unknown) => void = () => {};
@@ -54,6 +55,12 @@ const transport = createConnectTransport({
 
 export const api: Client<typeof ApiKeyService> = createClient(ApiKeyService, transport);
 const audit: Client<typeof AuditService> = createClient(AuditService, transport);
+export const organizations: Client<typeof OrganizationService> = createClient(OrganizationService, transport);
+
+/** An organisation's usage rolled up: totals, outcomes, a series and its top keys (10 each). */
+export function getOrgUsage(orgId: string, granularity: "HOUR" | "DAY"): Promise<GetOrganizationUsageResponse> {
+  return organizations.getOrganizationUsage({ orgId, granularity: granularity === "HOUR" ? Granularity.HOUR : Granularity.DAY });
+}
 
 /** One page of the audit log for a key (targetId) or an organisation (orgId). */
 export function listAudit(q: { orgId?: string; targetId?: string; pageSize: number; pageToken: string }): Promise<ListAuditEventsResponse> {

@@ -1,4 +1,5 @@
-// The create and edit dialogs for a key: name, scopes (from the defined ones), optional rate limit and expiry.
+// The create and edit dialogs for a key: name, scopes (from the defined ones), optional rate limit, expiry and
+// allowed client addresses (CIDRs, one per line; the server normalises and checks them).
 // Editing sends only the fields that changed, named in update_mask.
 import type { ApiKey, RateLimit } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -21,6 +22,7 @@ interface KeyFields {
   scopes: string[];
   rateLimit?: { requests: number; windowSeconds: number };
   expiresAt?: Timestamp;
+  allowedCidrs: string[];
 }
 
 /** Builds the form controls; `read()` returns the values or throws a readable error. */
@@ -59,6 +61,10 @@ function keyFormControls(m: Modal, initial?: ApiKey) {
   const expires = h("input", { type: "datetime-local", value: toLocalInput(initial?.expiresAt) });
   const expiry = field("Expires (optional)", expires, "Leave empty for a key that never expires. Your local time zone.");
 
+  const cidrs = h("textarea", { id: nextId("cidrs"), rows: 3, spellcheck: "false", autocomplete: "off", placeholder: "203.0.113.0/24\n2001:db8::/32" });
+  cidrs.value = (initial?.allowedCidrs ?? []).join("\n");
+  const allowlist = field("Allowed client addresses (optional)", cidrs, "IPv4 or IPv6 CIDRs or addresses, one per line (at most 100). Empty: any address. Validations must then send the client's address.");
+
   const read = (): KeyFields => {
     const n = name.value.trim();
     if (!n) throw new Error("Give the key a name.");
@@ -69,9 +75,10 @@ function keyFormControls(m: Modal, initial?: ApiKey) {
       rateLimit = { requests: r, windowSeconds: Number(windowSel.value) };
     }
     const checked = Array.from(scopes.querySelectorAll<HTMLInputElement>("input[type=checkbox]:checked")).map((b) => b.value);
-    return { name: n, scopes: checked, rateLimit, expiresAt: fromLocalInput(expires.value) };
+    const allowedCidrs = cidrs.value.split(/[\s,]+/).filter(Boolean);
+    return { name: n, scopes: checked, rateLimit, expiresAt: fromLocalInput(expires.value), allowedCidrs };
   };
-  return { controls: [field("Name", name), scopes, rate, expiry], read, focus: () => name.focus() };
+  return { controls: [field("Name", name), scopes, rate, expiry, allowlist], read, focus: () => name.focus() };
 }
 
 function formDialog(title: string, submitLabel: string, initial: ApiKey | undefined, submit: (f: KeyFields, m: Modal) => Promise<void>) {
@@ -105,7 +112,7 @@ const loadScopes = () => refreshScopes().catch((err) => toast(`Could not load th
 export async function createKeyDialog(orgId: string, created: () => void): Promise<void> {
   await loadScopes();
   formDialog(`Create a key for ${orgId}`, "Create key", undefined, async (f, m) => {
-    const res = await api.createApiKey({ orgId, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt });
+    const res = await api.createApiKey({ orgId, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt, allowedCidrs: f.allowedCidrs });
     m.close();
     created();
     showSecret("Key created", res.apiKey!, res.secret);
@@ -124,13 +131,14 @@ export async function editKeyDialog(key: ApiKey, saved: (k: ApiKey) => void): Pr
     if (!sameLimit(key.rateLimit, f.rateLimit)) paths.push("rate_limit");
     // datetime-local has minute precision: an untouched expiry must not count as a change.
     if (!sameTime(fromLocalInput(toLocalInput(key.expiresAt)), f.expiresAt)) paths.push("expires_at");
+    if (f.allowedCidrs.join() !== key.allowedCidrs.join()) paths.push("allowed_cidrs");
     if (paths.length === 0) {
       m.close();
       toast("Nothing changed.");
       return;
     }
     const res = await api.updateApiKey({
-      apiKey: { id: key.id, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt },
+      apiKey: { id: key.id, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt, allowedCidrs: f.allowedCidrs },
       updateMask: { paths },
     });
     m.close();
@@ -140,6 +148,6 @@ export async function editKeyDialog(key: ApiKey, saved: (k: ApiKey) => void): Pr
 }
 
 function describeChange(paths: string[], k: ApiKey): string {
-  const words: Record<string, string> = { name: "name", scopes: "scopes", rate_limit: `rate limit (${fmtRateLimit(k.rateLimit)})`, expires_at: "expiry" };
+  const words: Record<string, string> = { name: "name", scopes: "scopes", rate_limit: `rate limit (${fmtRateLimit(k.rateLimit)})`, expires_at: "expiry", allowed_cidrs: "allowed addresses" };
   return paths.map((p) => words[p] ?? p).join(", ");
 }

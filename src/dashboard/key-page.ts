@@ -49,7 +49,7 @@ function render(main: HTMLElement, key: ApiKey, focusHeading = false) {
       leaked.notice,
       h("section", { class: "card", "aria-label": "Key settings" }, details(key)),
       tabs("Key details", [
-        { label: "Usage", panel: usage, onFirstShow: () => void renderUsagePanel(usage, key) },
+        { label: "Usage", panel: usage, onFirstShow: () => void renderUsagePanel(usage, key, revoked ? undefined : rerender) },
         { label: "Activity", panel: activity, onFirstShow: () => void renderActivity(activity, { targetId: key.id }) },
       ]),
     ),
@@ -67,6 +67,7 @@ function details(k: ApiKey): HTMLElement {
     row("Organisation", h("code", null, k.orgId)),
     row("Scopes", scopeChips(k.scopes)),
     row("Rate limit", fmtRateLimit(k.rateLimit)),
+    row("Allowed addresses", k.allowedCidrs.length ? h("span", { class: "cidrs" }, k.allowedCidrs.map((c) => h("code", { class: "chip" }, c))) : "Any"),
     row("Expires", fmtDate(k.expiresAt, "Never")),
     row("Created", fmtDate(k.createdAt)),
     row("Updated", fmtDate(k.updatedAt)),

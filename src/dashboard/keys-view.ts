@@ -9,6 +9,7 @@ import { describeError, errorText } from "./errors.js";
 import { fmtCount, fmtRateLimit, scopeChips, stateBadge, timeCell } from "./format.js";
 import { createKeyDialog } from "./key-form.js";
 import { renderActivity, tabs } from "./activity-panel.js";
+import { renderOrgOverview } from "./org-overview.js";
 
 let orgsCache: OrgSummary[] | undefined;
 
@@ -92,6 +93,7 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
   const refresh = h("button", { type: "button", class: "btn btn-ghost", id: "refresh-keys", onclick: () => refreshAll(content) }, "Refresh");
   const body = h("div", { class: "keys-body", "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "muted loading" }, "Loading keys…"));
   const orgActivity = h("section", { class: "activity" });
+  const overview = h("section", { class: "org-overview" });
   mount(
     content,
     h(
@@ -102,6 +104,7 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
     ),
     tabs(`Organisation ${orgId}`, [
       { label: "Keys", panel: h("div", null, h("div", { class: "toolbar" }, h("label", { class: "check" }, revoked, "Show revoked keys"), refresh), body) },
+      { label: "Overview", panel: overview, onFirstShow: () => void renderOrgOverview(overview, orgId) },
       { label: "Activity", panel: orgActivity, onFirstShow: () => void renderActivity(orgActivity, { orgId }) },
     ]),
   );

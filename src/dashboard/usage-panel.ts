@@ -7,12 +7,14 @@ import { getUsage } from "./api.js";
 import { alertBox, busy, h, mount, nextId } from "./dom.js";
 import { describeError, errorText } from "./errors.js";
 import { fmtCount, fmtDate, fmtDay, fmtPercent, fmtRelative, outcomeLabel } from "./format.js";
+import { unusedScopesHint } from "./unused-scopes-hint.js";
 
 type Granularity = "HOUR" | "DAY";
 let granularity: Granularity = "HOUR";
 let disposeChart: (() => void) | undefined;
 
-export async function renderUsagePanel(panel: HTMLElement, key: ApiKey): Promise<void> {
+/** `changed`: called with the key after the panel changed it (removing unused scopes); absent for revoked keys. */
+export async function renderUsagePanel(panel: HTMLElement, key: ApiKey, changed?: (k: ApiKey) => void): Promise<void> {
   const refresh = h("button", { type: "button", class: "btn btn-ghost", id: "refresh-usage" }, "Refresh");
   const range = rangePicker(() => void load());
   const body = h("div", { class: "usage-body", "aria-live": "polite" }, h("p", { class: "muted loading" }, "Loading usage…"));
@@ -28,6 +30,7 @@ export async function renderUsagePanel(panel: HTMLElement, key: ApiKey): Promise
       try {
         const usage = await getUsage(key.id, granularity);
         renderBody(body, usage);
+        if (changed) body.append(unusedScopesHint(key, usage, changed));
       } catch (err) {
         const p = describeError(err);
         disposeChart?.();
