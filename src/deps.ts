@@ -11,6 +11,8 @@ import { AuthThrottle } from "./services/auth-throttle.js";
 import { type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
 import { KeyCache } from "./services/key-cache.js";
 import { CreditLedger } from "./services/credit-ledger.js";
+import { OrgPolicyCache } from "./services/org-policy-cache.js";
+import { OrgPolicyService } from "./services/org-policy-service.js";
 import { KeyService } from "./services/key-service.js";
 import { LeakReportService } from "./services/leak-report-service.js";
 import { ReporterKeys } from "./services/leak-signature.js";
@@ -47,6 +49,7 @@ export interface Deps {
     cache: KeyCache;
     /** Credit balances of keys and organisations, spent from leases. */
     ledger: CreditLedger;
+    orgPolicies: OrgPolicyService;
     /** Present on MongoDB, where several replicas may share the store. */
     sync?: ReplicaSync;
     clock: Clock;
@@ -114,9 +117,11 @@ export async function createDeps(
     onFailure: () => metrics.authFailures.inc(),
   });
   const cache = new KeyCache(stores.keys, clock, { maxEntries: config.FLUX_KEY_CACHE_SIZE, negativeTtlMs: 2000, maxAgeMs, isFresh });
+  // Organisation policies: cached like keys, invalidated through the same feed ("org:<id>" tokens beside digests).
+  const orgCache = new OrgPolicyCache(stores.orgPolicies, clock, { maxEntries: config.FLUX_KEY_CACHE_SIZE, maxAgeMs, isFresh });
   const caches = {
-    invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d)),
-    clear: () => (cache.clear(), auth.clear()),
+    invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d), orgCache.invalidate(d)),
+    clear: () => (cache.clear(), auth.clear(), orgCache.clear()),
   };
   // Embedded: one process owns the store, so dropping local entries is enough. MongoDB: every replica must, through
   // the change log, with an outbox so that no failure between the write and the publish loses an invalidation.
@@ -133,7 +138,8 @@ export async function createDeps(
   const services = {
     auth,
     keys,
-    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o), ledger),
+    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o), ledger, orgCache),
+    orgPolicies: new OrgPolicyService(stores.orgPolicies, clock, feed),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     organizationUsage: new OrganizationUsageService(stores.keys, stores.usage, recorder, clock),

@@ -17,9 +17,10 @@ export type AuditAction =
   | "WEBHOOK_ENDPOINT_CREATED"
   | "WEBHOOK_ENDPOINT_UPDATED"
   | "WEBHOOK_ENDPOINT_DELETED"
-  | "WEBHOOK_SECRET_ROTATED";
+  | "WEBHOOK_SECRET_ROTATED"
+  | "ORGANIZATION_POLICY_UPDATED";
 
-export type AuditTargetType = "API_KEY" | "SCOPE" | "ADMIN_KEY" | "WEBHOOK_ENDPOINT";
+export type AuditTargetType = "API_KEY" | "SCOPE" | "ADMIN_KEY" | "WEBHOOK_ENDPOINT" | "ORGANIZATION";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 export type FieldValues = Record<string, JsonValue>;

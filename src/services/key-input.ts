@@ -32,13 +32,13 @@ export function checkId(id: string, field = "id"): string {
   return id;
 }
 
-export function checkRateLimit(rl: RateLimit | undefined): void {
+export function checkRateLimit(rl: RateLimit | undefined, field = "rate_limit"): void {
   if (!rl) return;
   if (!Number.isInteger(rl.requests) || rl.requests < 1 || rl.requests > LIMITS.rateLimitRequestsMax) {
-    throw invalidArgument(`rate_limit.requests must be 1–${LIMITS.rateLimitRequestsMax}`, "rate_limit.requests");
+    throw invalidArgument(`${field}.requests must be 1–${LIMITS.rateLimitRequestsMax}`, `${field}.requests`);
   }
   if (!Number.isInteger(rl.windowSeconds) || rl.windowSeconds < 1 || rl.windowSeconds > MAX_WINDOW_SECONDS) {
-    throw invalidArgument(`rate_limit.window_seconds must be 1–${MAX_WINDOW_SECONDS}`, "rate_limit.window_seconds");
+    throw invalidArgument(`${field}.window_seconds must be 1–${MAX_WINDOW_SECONDS}`, `${field}.window_seconds`);
   }
 }
 

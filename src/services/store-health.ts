@@ -153,6 +153,7 @@ export function guardStores<S extends Stores>(stores: S, health: StoreHealth, op
     keys: guardStore(stores.keys, health, { reads: ["findByDigest"], deadlineMs }),
     adminKeys: guardStore(stores.adminKeys, health, { reads: ["findByDigest"], deadlineMs }),
     scopes: guardStore(stores.scopes, health),
+    orgPolicies: guardStore(stores.orgPolicies, health, { reads: ["get"], deadlineMs }),
     // Usage writes come from the background flush, which may as well wait for the store: a failed batch is lost.
     usage: guardStore(stores.usage, health, { pass: ["apply"] }),
   };

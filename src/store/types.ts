@@ -1,7 +1,7 @@
 // One interface per concern; MongoDB (store/mongo) and the embedded SQLite store (store/embedded) implement each.
 import type { AuditEvent, AuditTargetType } from "../domain/audit.js";
 import type { StoredBalance } from "../domain/credits.js";
-import type { AdminKeyRecord, ApiKeyRecord, Outcome, ScopeRecord } from "../domain/types.js";
+import type { AdminKeyRecord, ApiKeyRecord, OrgPolicy, Outcome, ScopeRecord } from "../domain/types.js";
 import type { WebhookStore } from "./webhook-types.js";
 
 export interface ListKeysQuery {
@@ -114,6 +114,13 @@ export interface CreditBalanceStore {
   giveBack(subject: string, epoch: number, periodStartMs: number, points: number): Promise<void>;
 }
 
+/** Organisation policies: one record per organisation that ever had one. */
+export interface OrgPolicyStore {
+  get(orgId: string): Promise<OrgPolicy | undefined>;
+  /** Writes `after` when the stored policy is still `before` (undefined: none stored), with its event; false when another writer won. */
+  replace(before: OrgPolicy | undefined, after: OrgPolicy, event?: AuditEvent): Promise<boolean>;
+}
+
 export interface AuditQuery {
   orgId?: string;
   targetId?: string;
@@ -149,6 +156,7 @@ export interface Stores {
   /** Embedded only (MongoDB's windows are shared documents, see store/mongo/mongo-rate-windows.ts). */
   rateWindows?: RateWindowRows;
   balances: CreditBalanceStore;
+  orgPolicies: OrgPolicyStore;
   close(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import { type GetOrganizationUsageResponse, GetOrganizationUsageResponseSchema }
 import { AuditAction, type AuditEvent, AuditEventSchema, AuditTargetType } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { type AdminKey, AdminKeySchema, type ApiKey, ApiKeySchema, type Credits as WireCredits, KeyState, type RateLimit as WireRateLimit, type Scope, ScopeSchema } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import type { Credits, CreditsState, OrganizationState } from "../domain/credits.js";
+import { OrganizationPolicySchema } from "../../gen/ts/flux/apikeys/v1/organization_pb.js";
 import type { CreditsInput } from "../services/key-service.js";
 import { type GetApiKeyUsageResponse, GetApiKeyUsageResponseSchema } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import {
@@ -54,6 +55,16 @@ export function creditsToWire(c: Credits | undefined, live?: { remaining: number
       lastRefillAt: ts(live?.periodStartMs ?? c.setAtMs),
     },
   };
+}
+
+/** An organisation's policy as answered; an organisation without one is just its id. */
+export function orgPolicyToWire(p: { orgId: string; rateLimit?: RateLimit; credits?: Credits; updatedAtMs?: number }, liveCredits?: { remaining: number; periodStartMs?: number }) {
+  return create(OrganizationPolicySchema, {
+    orgId: p.orgId,
+    rateLimit: p.rateLimit,
+    credits: creditsToWire(p.credits, liveCredits),
+    updatedAt: ts(p.updatedAtMs),
+  });
 }
 
 export function apiKeyToWire(k: ApiKeyRecord, nowMs: number, liveCredits?: { remaining: number; periodStartMs?: number }): ApiKey {

@@ -7,6 +7,7 @@ import type { Stores } from "../types.js";
 import { lockDataDir } from "./owner-lock.js";
 import { SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
 import { CREDIT_BALANCES_SCHEMA, SqliteCreditBalances } from "./sqlite-credit-balances.js";
+import { ORG_POLICIES_SCHEMA, SqliteOrgPolicyStore } from "./sqlite-org-policies.js";
 import { AUDIT_SCHEMA, SqliteAuditLog } from "./sqlite-audit.js";
 import { SqliteKeyStore } from "./sqlite-keys.js";
 import { RATE_WINDOWS_SCHEMA, SqliteRateWindows } from "./sqlite-rate-windows.js";
@@ -58,6 +59,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.exec(RATE_WINDOWS_SCHEMA);
     db.exec(AUDIT_SCHEMA);
     db.exec(CREDIT_BALANCES_SCHEMA);
+    db.exec(ORG_POLICIES_SCHEMA);
     db.exec(WEBHOOKS_SCHEMA);
   } catch (err) {
     lock.release();
@@ -75,6 +77,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     webhooks: new SqliteWebhookStore(db, audit),
     rateWindows: new SqliteRateWindows(db),
     balances: new SqliteCreditBalances(db),
+    orgPolicies: new SqliteOrgPolicyStore(db, audit),
     close: async () => {
       db.close();
       lock.release();

@@ -3,6 +3,7 @@ import { MongoClient, type Db } from "mongodb";
 import type { Stores } from "../types.js";
 import { MongoAuditLog } from "./mongo-audit.js";
 import { MongoCreditBalanceStore } from "./mongo-credit-balances.js";
+import { MongoOrgPolicyStore } from "./mongo-org-policies.js";
 import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
@@ -54,6 +55,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     webhooks: new MongoWebhookStore(db, audit),
     usage: new MongoUsageStore(db.collection("usage_hourly"), db.collection("key_last_used"), usageChunk, db.collection("key_scope_uses")),
     balances: new MongoCreditBalanceStore(db),
+    orgPolicies: new MongoOrgPolicyStore(db, audit),
     ping: async () => void (await db.command({ ping: 1 })),
     onUnreachable: (listener) =>
       client.on("serverDescriptionChanged", (e) => {
