@@ -26,11 +26,12 @@ export class OrgPolicyService {
     private readonly feed: ChangeFeed,
   ) {}
 
-  /** The organisation's policy; one that never had one (or another organisation's, for an org-limited key) is empty. */
+  /** The organisation's policy; one that never had one is empty. Another organisation's is PERMISSION_DENIED for an
+   * org-limited key, as for CreateApiKey: organisations are named by the caller, not looked up. */
   async get(p: Principal, orgId: string): Promise<OrgPolicy | { orgId: string; updatedAtMs?: undefined }> {
     requireManage(p);
     checkOrgId(orgId);
-    if (p.orgId !== undefined && p.orgId !== orgId) return { orgId }; // exactly what an organisation without a policy shows
+    requireOrg(p, orgId);
     return (await this.store.get(orgId)) ?? { orgId };
   }
 

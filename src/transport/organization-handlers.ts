@@ -6,6 +6,7 @@ import { OrganizationService } from "../../gen/ts/flux/apikeys/v1/organization_p
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import type { CallContext, ServiceHandlers } from "./handlers.js";
 import { msOf, organizationUsageToWire } from "./mappers.js";
+import { createOrgPolicyHandlers } from "./org-policy-handlers.js";
 
 /** The methods served so far: a method left out answers UNIMPLEMENTED on both transports (see the adapters). */
 export type OrganizationHandlers = Partial<ServiceHandlers<typeof OrganizationService>>;
@@ -13,10 +14,11 @@ export type OrganizationHandlers = Partial<ServiceHandlers<typeof OrganizationSe
 export function createOrganizationHandlers(
   deps: Deps,
   who: (ctx: CallContext) => Promise<Principal>,
-  _actor: (ctx: CallContext) => Promise<Principal>,
+  actor: (ctx: CallContext) => Promise<Principal>,
 ): OrganizationHandlers {
   const { organizationUsage } = deps.services;
   return {
+    ...createOrgPolicyHandlers(deps, who, actor),
     async getOrganizationUsage(req, ctx) {
       const granularity = req.granularity === Granularity.HOUR ? "HOUR" : "DAY";
       return organizationUsageToWire(await organizationUsage.get(await who(ctx), req.orgId, granularity, msOf(req.seriesStart), req.topKeys));

@@ -64,7 +64,10 @@ describe.each((process.env.FLUX_MATRIX_STORES ?? "embedded,mongodb").split(",") 
     const c = t.callers.find((x) => x.name === transport)!;
     const policies = async () =>
       served.has("getOrganizationPolicy")
-        ? JSON.stringify(await Promise.all([orgA, orgB].map((orgId) => t.callers[0]!.call(OrganizationService, "getOrganizationPolicy", { orgId }, ADMIN_KEY))))
+        ? JSON.stringify(
+            await Promise.all([orgA, orgB].map((orgId) => t.callers[0]!.call(OrganizationService, "getOrganizationPolicy", { orgId }, ADMIN_KEY))),
+            (_k, v) => (typeof v === "bigint" ? String(v) : v), // timestamps carry bigint seconds
+          )
         : "";
     let cells = 0;
     for (const rpc of RPCS) {
