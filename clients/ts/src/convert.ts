@@ -3,6 +3,7 @@
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { type ApiKey as WireApiKey, KeyState as WireKeyState, type Scope as WireScope } from "./gen/flux/apikeys/v1/api_key_pb.js";
 import type { GetApiKeyUsageResponse, UsageBucket as WireUsageBucket } from "./gen/flux/apikeys/v1/usage_pb.js";
+import type { GetOrganizationUsageResponse, KeyUsageSummary as WireKeyUsageSummary } from "./gen/flux/apikeys/v1/organization_pb.js";
 import {
   type KeyInfo as WireKeyInfo,
   Outcome as WireOutcome,
@@ -16,6 +17,8 @@ import {
   RotatedApiKey,
   KeyInfo,
   type KeyState,
+  type KeyUsageSummary,
+  type OrganizationUsage,
   type Outcome,
   type RateLimitState,
   type Scope,
@@ -46,6 +49,7 @@ function apiKeyFields(k: WireApiKey): ApiKeyFields {
     rateLimit: k.rateLimit ? { requests: k.rateLimit.requests, windowSeconds: k.rateLimit.windowSeconds } : undefined,
     expiresAt: toDate(k.expiresAt),
     metadata: { ...k.metadata },
+    allowedCidrs: [...k.allowedCidrs],
     enabled: k.enabled,
     state: toKeyState(k.state),
     displayHint: k.displayHint,
@@ -118,6 +122,31 @@ export function toUsage(res: GetApiKeyUsageResponse): Usage {
     lastUsedAt: toDate(res.lastUsedAt),
     outcomes,
     series: res.series.map(toBucket),
+    unusedScopes: [...res.unusedScopes],
+    scopeUses: res.scopeUses.map((s) => ({ scope: s.scope, lastRequiredAt: toDate(s.lastRequiredAt) })),
+  };
+}
+
+const toKeySummary = (k: WireKeyUsageSummary): KeyUsageSummary => ({
+  keyId: k.keyId,
+  name: k.name,
+  requests: toCount(k.requests),
+  errors: toCount(k.errors),
+  errorRate: k.errorRate,
+});
+
+export function toOrganizationUsage(res: GetOrganizationUsageResponse): OrganizationUsage {
+  const outcomes: OrganizationUsage["outcomes"] = {};
+  for (const o of res.outcomes) outcomes[toOutcome(o.outcome)] = toCount(o.count);
+  return {
+    orgId: res.orgId,
+    requests: toCount(res.requests),
+    errors: toCount(res.errors),
+    errorRate: res.errorRate,
+    outcomes,
+    series: res.series.map(toBucket),
+    topKeysByRequests: res.topKeysByRequests.map(toKeySummary),
+    topKeysByErrorRate: res.topKeysByErrorRate.map(toKeySummary),
   };
 }
 

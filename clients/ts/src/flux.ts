@@ -2,6 +2,7 @@
 // (Connect-Web). Choosing and building a transport from a URL is left to the entry files node.ts and web.ts.
 import type { Transport } from "@connectrpc/connect";
 import { ApiKeys } from "./api-keys.js";
+import { Organizations } from "./organizations.js";
 import { createRawClients, type RawClients } from "./raw-client.js";
 
 export interface FluxTransportOptions {
@@ -17,6 +18,8 @@ export interface FluxConstructorOptions {
 export class Flux {
   /** Issue, validate, rotate, update, list, revoke and meter keys; define the scopes they carry. */
   readonly apiKeys: ApiKeys;
+  /** Usage rolled up per organisation. */
+  readonly organizations: Organizations;
   /** The generated clients (ApiKeyService, AdminKeyService, PingService), authorised and with typed errors. */
   readonly raw: RawClients;
   readonly #onClose: (() => void) | undefined;
@@ -26,6 +29,7 @@ export class Flux {
     if (typeof adminKey !== "string") throw new TypeError("Flux: the admin key must be a string");
     this.raw = createRawClients(transport, adminKey);
     this.apiKeys = new ApiKeys(this.raw.apiKeys);
+    this.organizations = new Organizations(this.raw.organizations);
     this.#onClose = options.onClose;
   }
 

@@ -2,6 +2,7 @@
 // build a client with Flux.fromTransport(transport, adminKey). The node.ts and web.ts entries add Flux.init defaults.
 export { Flux, type FluxConstructorOptions, type FluxTransportOptions } from "./flux.js";
 export { ApiKeys } from "./api-keys.js";
+export { Organizations } from "./organizations.js";
 export { authorizedTransport, createRawClients, type RawClients } from "./raw-client.js";
 export { codeName, type ErrorReason, toFluxError } from "./error-mapping.js";
 export { refusalError } from "./validation.js";
@@ -35,6 +36,8 @@ export {
   type RateLimit,
   type RateLimitState,
   type Scope,
+  type KeyUsageSummary,
+  type OrganizationUsage,
   type Usage,
   type UsageBucket,
   type ValidationResult,
@@ -44,6 +47,7 @@ export type {
   ListApiKeysInput,
   RotateOptions,
   UpdateApiKeyInput,
+  OrganizationUsageOptions,
   UsageOptions,
   ValidateOptions,
 } from "./requests.js";

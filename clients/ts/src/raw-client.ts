@@ -4,6 +4,7 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { AdminKeyService } from "./gen/flux/apikeys/v1/admin_key_service_pb.js";
 import { ApiKeyService } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
 import { PingService } from "./gen/flux/apikeys/v1/ping_service_pb.js";
+import { OrganizationService } from "./gen/flux/apikeys/v1/organization_pb.js";
 import { toFluxError } from "./error-mapping.js";
 
 /** The generated services, reachable for anything the facade lacks. */
@@ -11,6 +12,7 @@ export interface RawClients {
   apiKeys: Client<typeof ApiKeyService>;
   adminKeys: Client<typeof AdminKeyService>;
   ping: Client<typeof PingService>;
+  organizations: Client<typeof OrganizationService>;
 }
 
 function withAdminKey(header: HeadersInit | undefined, adminKey: string): Headers {
@@ -47,5 +49,6 @@ export function createRawClients(transport: Transport, adminKey: string): RawCli
     apiKeys: createClient(ApiKeyService, authorized),
     adminKeys: createClient(AdminKeyService, authorized),
     ping: createClient(PingService, authorized),
+    organizations: createClient(OrganizationService, authorized),
   };
 }

@@ -7,6 +7,7 @@ import type {
   UpdateApiKeyRequestSchema,
 } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
 import { Granularity as WireGranularity, type GetApiKeyUsageRequestSchema } from "./gen/flux/apikeys/v1/usage_pb.js";
+import type { GetOrganizationUsageRequestSchema } from "./gen/flux/apikeys/v1/organization_pb.js";
 import type { Granularity, RateLimit } from "./types.js";
 
 export interface CreateApiKeyInput {
@@ -22,6 +23,8 @@ export interface CreateApiKeyInput {
   rateLimit?: RateLimit | null;
   /** Free-form labels returned on validation (at most 32 entries). */
   metadata?: Record<string, string>;
+  /** IPv4/IPv6 CIDRs or addresses (at most 100) the end client must come from; absent or empty: any address. */
+  allowedCidrs?: string[];
 }
 
 /** Only the fields given (not undefined) change; null clears rateLimit or expiresAt. */
@@ -32,6 +35,8 @@ export interface UpdateApiKeyInput {
   expiresAt?: Date | null;
   metadata?: Record<string, string>;
   enabled?: boolean;
+  /** Replaces the allowlist; [] removes it. */
+  allowedCidrs?: string[];
 }
 
 export interface ListApiKeysInput {
@@ -47,6 +52,8 @@ export interface ListApiKeysInput {
 export interface ValidateOptions {
   /** Scopes the key must all carry; any missing rejects with InsufficientScopeError. */
   requiredScopes?: string[];
+  /** The end client's IPv4 or IPv6 address; a key with allowed CIDRs refuses it (IP_NOT_ALLOWED) outside them or absent. */
+  clientIp?: string;
 }
 
 export interface RotateOptions {
@@ -59,6 +66,17 @@ export interface UsageOptions {
   granularity?: Granularity;
   /** Start of the series; 24 hours (HOUR) or 30 days (DAY) ago by default. */
   seriesStart?: Date;
+  /** Window of `unusedScopes` in days, 1–365 (default 30). */
+  unusedScopeDays?: number;
+}
+
+export interface OrganizationUsageOptions {
+  /** Bucket size of the series; DAY by default. */
+  granularity?: Granularity;
+  /** Start of the series and totals; 24 hours (HOUR) or 30 days (DAY) ago by default. */
+  seriesStart?: Date;
+  /** Keys per top list, 1–100 (default 10). */
+  topKeys?: number;
 }
 
 const timestamp = (d: Date | null | undefined) => (d ? timestampFromDate(d) : undefined);
@@ -71,6 +89,7 @@ export function createRequest(input: CreateApiKeyInput): MessageInitShape<typeof
     expiresAt: timestamp(input.expiresAt),
     rateLimit: input.rateLimit ?? undefined,
     metadata: input.metadata ?? {},
+    allowedCidrs: input.allowedCidrs ?? [],
   };
 }
 
@@ -82,6 +101,7 @@ const MASK_PATH: Record<keyof UpdateApiKeyInput, string> = {
   expiresAt: "expires_at",
   metadata: "metadata",
   enabled: "enabled",
+  allowedCidrs: "allowed_cidrs",
 };
 
 export function updateRequest(id: string, input: UpdateApiKeyInput): MessageInitShape<typeof UpdateApiKeyRequestSchema> {
@@ -95,6 +115,7 @@ export function updateRequest(id: string, input: UpdateApiKeyInput): MessageInit
       expiresAt: timestamp(input.expiresAt),
       metadata: input.metadata,
       enabled: input.enabled,
+      allowedCidrs: input.allowedCidrs,
     },
     updateMask: { paths: fields.map((f) => MASK_PATH[f]) },
   };
@@ -114,5 +135,15 @@ export function usageRequest(id: string, options: UsageOptions = {}): MessageIni
     id,
     granularity: options.granularity ? WireGranularity[options.granularity] : WireGranularity.UNSPECIFIED,
     seriesStart: timestamp(options.seriesStart),
+    unusedScopeDays: options.unusedScopeDays ?? 0,
+  };
+}
+
+export function organizationUsageRequest(orgId: string, options: OrganizationUsageOptions = {}): MessageInitShape<typeof GetOrganizationUsageRequestSchema> {
+  return {
+    orgId,
+    granularity: options.granularity ? WireGranularity[options.granularity] : WireGranularity.UNSPECIFIED,
+    seriesStart: timestamp(options.seriesStart),
+    topKeys: options.topKeys ?? 0,
   };
 }

@@ -11,7 +11,8 @@ export type Outcome =
   | "REVOKED"
   | "DISABLED"
   | "RATE_LIMITED"
-  | "INSUFFICIENT_SCOPE";
+  | "INSUFFICIENT_SCOPE"
+  | "IP_NOT_ALLOWED";
 
 /** Lifecycle state of a key (proto enum KeyState without its KEY_STATE_ prefix). */
 export type KeyState = "UNSPECIFIED" | "ACTIVE" | "DISABLED" | "REVOKED" | "EXPIRED";
@@ -46,6 +47,8 @@ export interface ApiKeyFields {
   /** Absent: never expires. */
   expiresAt: Date | undefined;
   metadata: Record<string, string>;
+  /** CIDRs the end client's address must fall in (normalised, e.g. "203.0.113.0/24"); empty: any address. */
+  allowedCidrs: string[];
   enabled: boolean;
   state: KeyState;
   /** Tells keys apart without revealing them, e.g. "flux_…a1B2". */
@@ -65,6 +68,7 @@ export class ApiKey implements ApiKeyFields {
   declare readonly rateLimit: RateLimit | undefined;
   declare readonly expiresAt: Date | undefined;
   declare readonly metadata: Record<string, string>;
+  declare readonly allowedCidrs: string[];
   declare readonly enabled: boolean;
   declare readonly state: KeyState;
   declare readonly displayHint: string;
@@ -172,6 +176,35 @@ export interface Usage {
   /** Count per outcome in the current period, e.g. { VALID: 3, RATE_LIMITED: 1 }. */
   outcomes: Partial<Record<Outcome, number>>;
   series: UsageBucket[];
+  /** The key's scopes no validation required in the last `unusedScopeDays` (default 30): candidates to remove. */
+  unusedScopes: string[];
+  /** Each of the key's scopes with the latest validation that required it (undefined: never recorded). */
+  scopeUses: { scope: string; lastRequiredAt: Date | undefined }[];
+}
+
+/** One key's traffic in an organisation's usage. */
+export interface KeyUsageSummary {
+  keyId: string;
+  name: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+}
+
+/** All of an organisation's keys' validations since `seriesStart`, and its top keys. */
+export interface OrganizationUsage {
+  orgId: string;
+  requests: number;
+  errors: number;
+  /** errors / requests; 0 when there were none. */
+  errorRate: number;
+  /** Count per outcome, e.g. { VALID: 30, IP_NOT_ALLOWED: 2 }. */
+  outcomes: Partial<Record<Outcome, number>>;
+  series: UsageBucket[];
+  /** Most validations first. */
+  topKeysByRequests: KeyUsageSummary[];
+  /** Highest error rate first, among keys with at least 10 validations. */
+  topKeysByErrorRate: KeyUsageSummary[];
 }
 
 export interface Scope {

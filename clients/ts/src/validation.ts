@@ -17,6 +17,7 @@ const DESCRIPTION: Record<Exclude<Outcome, "VALID">, string> = {
   DISABLED: "the key is disabled",
   RATE_LIMITED: "the key's rate limit is exhausted",
   INSUFFICIENT_SCOPE: "the key lacks required scopes",
+  IP_NOT_ALLOWED: "the client's address is outside the key's allowed CIDRs",
 };
 
 /** The typed error for a refused key. */
