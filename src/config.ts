@@ -48,6 +48,8 @@ const schema = z.object({
   FLUX_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** How often the webhook feed and queue are polled: the usual delivery latency. */
   FLUX_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(10_000).default(100),
+  /** key.expiring is sent this many days before a key expires (once per key and expiry). */
+  FLUX_WEBHOOK_EXPIRING_DAYS: z.coerce.number().int().min(1).max(30).default(7),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -135,10 +135,11 @@ export async function createDeps(
     outbox.start();
   }
   const keys = new KeyService(stores.keys, stores.scopes, clock, digest, feed);
+  const webhooks = createWebhooks(stores, clock, log, metrics.registry, config);
   const services = {
     auth,
     keys,
-    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o), ledger, orgCache),
+    validation: new ValidationService(cache, limiter, recorder, clock, digest, (o) => metrics.outcome(o), ledger, orgCache, webhooks.emitter),
     orgPolicies: new OrgPolicyService(stores.orgPolicies, clock, feed),
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
@@ -152,7 +153,7 @@ export async function createDeps(
     sync,
     clock,
     leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, digest, clock, metrics, log) : undefined,
-    webhooks: createWebhooks(stores, clock, log, metrics.registry, config),
+    webhooks,
   };
   recorder.start();
   windowsOnDisk?.start();

@@ -1,8 +1,8 @@
 // Webhooks: endpoints, queued deliveries, the closed list of event types, and the payload an event becomes.
 // Payloads carry what the audit log shows (never secrets or digests); the signing secret never leaves the store
 // except in the create/rotate answers.
-import { randomBytes } from "node:crypto";
-import type { AuditAction, AuditEvent, FieldValues } from "./audit.js";
+import { createHash, randomBytes } from "node:crypto";
+import { type AuditAction, type AuditEvent, eventIdFloor, type FieldValues } from "./audit.js";
 
 export const WEBHOOK_EVENT_TYPES = [
   "key.created",
@@ -95,10 +95,25 @@ export function eventFromAudit(e: AuditEvent): WebhookEvent | undefined {
   return { id: e.id, type, atMs: e.atMs, orgId: e.orgId, data };
 }
 
-/** Whether the endpoint receives the event (it must have existed when the event happened). */
-export function wants(ep: WebhookEndpointRecord, ev: WebhookEvent): boolean {
-  return ep.enabled && ep.eventTypes.includes(ev.type) && (ep.orgId === undefined || ep.orgId === ev.orgId) && ev.atMs >= ep.createdAtMs;
+/** Whether the endpoint receives the event. Changes (from the audit log) only when the endpoint existed at the time;
+ * states noticed now (an expiry ahead, a window refused) whenever it exists when they are noticed. */
+export function wants(ep: WebhookEndpointRecord, ev: WebhookEvent, sinceCreation = true): boolean {
+  return ep.enabled && ep.eventTypes.includes(ev.type) && (ep.orgId === undefined || ep.orgId === ev.orgId) && (!sinceCreation || ev.atMs >= ep.createdAtMs);
 }
 
 /** The body every attempt sends: Standard Webhooks' {type, timestamp, data}. */
 export const payloadOf = (ev: WebhookEvent): string => JSON.stringify({ type: ev.type, timestamp: new Date(ev.atMs).toISOString(), data: ev.data });
+
+/**
+ * An id fixed by what the event is about (e.g. a key's window), not by who notices it: replicas and repeated scans
+ * that notice the same thing make the same id, so the queue's unique (endpoint, event) keeps one delivery.
+ */
+export function derivedEventId(atMs: number, ...parts: (string | number)[]): string {
+  const h = createHash("sha256").update(parts.join("\u0000")).digest();
+  // Events of one subject derived at one time keep the order of their types (credits.low before credits.exhausted).
+  let s = String(RANK[String(parts[0])] ?? 0);
+  for (let i = 0; s.length < 16; i++) s += BASE36[h[i]! % 36];
+  return eventIdFloor(atMs) + s;
+}
+const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz";
+const RANK: Record<string, number> = { "credits.low": 1, "credits.exhausted": 2 };

@@ -15,6 +15,7 @@ import type { CreditDecision, CreditLedger } from "./credit-ledger.js";
 import type { KeyRateLimiter, RateDecision } from "./rate-limiter.js";
 import { type CidrMatcher, compileCidrs } from "../domain/cidr.js";
 import { UNKNOWN_KEY_ID, type UsageRecorder } from "./usage-recorder.js";
+import type { ValidationEvents } from "./webhook-emitter.js";
 
 /** Where validation finds keys: the store, or a cache in front of it. */
 export interface KeyLookup {
@@ -41,6 +42,8 @@ export class ValidationService {
     private readonly onOutcome: (o: Outcome) => void = () => {},
     private readonly ledger?: CreditLedger,
     private readonly orgs?: OrgPolicyLookup,
+    /** Webhooks (services/webhook-emitter.ts): told of refusals and low balances only, in memory. */
+    private readonly events?: ValidationEvents,
   ) {}
 
   /** `clientIp`: the end client's address as the caller checked it (transport: isClientIp), or "" when not given. */
@@ -55,6 +58,7 @@ export class ValidationService {
     // Unused-scope hints: the required scopes a key carries, once the key got as far as the scope check.
     if (key && requiredScopes.length && SCOPE_CHECKED.has(result.outcome)) this.usage.recordScopes(key, requiredScopes);
     this.onOutcome(result.outcome);
+    if (this.events && (result.outcome === "RATE_LIMITED" || result.outcome === "USAGE_EXCEEDED" || result.credits)) this.events.observe(result);
     return result;
   }
 

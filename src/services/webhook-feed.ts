@@ -25,10 +25,10 @@ export interface FeedOptions {
 
 export const DEFAULT_FEED: Omit<FeedOptions, "pollMs"> = { lagMs: 30_000, fullEveryMs: 2_000, batch: 500 };
 
-export function deliveriesFor(ev: WebhookEvent, endpoints: Iterable<WebhookEndpointRecord>, nowMs: number): DeliveryRecord[] {
+export function deliveriesFor(ev: WebhookEvent, endpoints: Iterable<WebhookEndpointRecord>, nowMs: number, sinceCreation = true): DeliveryRecord[] {
   const out: DeliveryRecord[] = [];
   for (const ep of endpoints) {
-    if (!wants(ep, ev)) continue;
+    if (!wants(ep, ev, sinceCreation)) continue;
     out.push({ endpointId: ep.id, eventId: ev.id, eventType: ev.type, eventAtMs: ev.atMs, payload: payloadOf(ev), status: "PENDING", attempts: 0, nextAttemptAtMs: nowMs, lastResponseCode: 0, lastResponse: "" });
   }
   return out;

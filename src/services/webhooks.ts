@@ -7,9 +7,11 @@ import type { Clock } from "../domain/clock.js";
 import type { Stores } from "../store/types.js";
 import { DEFAULT_RETRY_SCHEDULE_MS, WebhookDispatcher } from "./webhook-dispatcher.js";
 import { DEFAULT_FEED, type FeedOptions, WebhookFeed } from "./webhook-feed.js";
+import { WebhookEmitter } from "./webhook-emitter.js";
+import { ExpiryScan } from "./webhook-expiry-scan.js";
 import { WebhookService } from "./webhook-service.js";
 
-export type WebhookSettings = Partial<Pick<Config, "FLUX_WEBHOOK_ALLOW_PRIVATE" | "FLUX_WEBHOOK_RETRY_SCHEDULE_MS" | "FLUX_WEBHOOK_TIMEOUT_MS" | "FLUX_WEBHOOK_POLL_MS">> & {
+export type WebhookSettings = Partial<Pick<Config, "FLUX_WEBHOOK_ALLOW_PRIVATE" | "FLUX_WEBHOOK_RETRY_SCHEDULE_MS" | "FLUX_WEBHOOK_TIMEOUT_MS" | "FLUX_WEBHOOK_POLL_MS" | "FLUX_WEBHOOK_EXPIRING_DAYS">> & {
   /** Tests: a shorter look-back for the feed. */
   feed?: Partial<FeedOptions>;
 };
@@ -18,6 +20,9 @@ export interface Webhooks {
   service: WebhookService;
   feed: WebhookFeed;
   dispatcher: WebhookDispatcher;
+  /** The validate path's side: key.rate_limited, credits.low, credits.exhausted. */
+  emitter: WebhookEmitter;
+  expiry: ExpiryScan;
   start(): void;
   stop(): Promise<void>;
 }
@@ -63,16 +68,24 @@ export function createWebhooks(stores: Stores, clock: Clock, log: Logger, regist
     },
   );
   const feed = new WebhookFeed(stores.audit, store, clock, log, { pollMs, ...DEFAULT_FEED, ...s.feed }, () => dispatcher.wake());
+  const emitter = new WebhookEmitter(store, clock, log, pollMs, () => dispatcher.wake());
+  const expiry = new ExpiryScan(stores.keys, store, emitter, clock, log, { days: s.FLUX_WEBHOOK_EXPIRING_DAYS ?? 7, everyMs: 3_600_000 });
   return {
     service: new WebhookService(store, clock, allowPrivate),
     feed,
     dispatcher,
+    emitter,
+    expiry,
     start() {
       feed.start();
+      emitter.start();
+      expiry.start();
       dispatcher.start();
     },
     async stop() {
+      await expiry.stop();
       await feed.stop();
+      await emitter.stop();
       await dispatcher.stop();
     },
   };
