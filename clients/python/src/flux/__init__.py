@@ -9,10 +9,10 @@
 flux.Client (blocking) and flux.AsyncClient (asyncio) offer the same methods without global state.
 """
 
-from ._async_client import AsyncApiKeys, AsyncClient
-from ._client import ApiKeys, Client
+from ._async_client import AsyncApiKeys, AsyncClient, AsyncOrganizations
+from ._client import ApiKeys, Client, Organizations
 from ._connection import DEFAULT_URL
-from ._default import api_keys, close, init
+from ._default import api_keys, close, init, organizations
 from ._errors import (
     AuthenticationError,
     FailedPreconditionError,
@@ -36,11 +36,14 @@ from ._models import (
     Granularity,
     KeyInfo,
     KeyState,
+    KeyUsageSummary,
+    OrganizationUsage,
     Outcome,
     RateLimit,
     RateLimitState,
     RotatedApiKey,
     Scope,
+    ScopeUse,
     Usage,
     UsageBucket,
 )
@@ -56,6 +59,7 @@ __all__ = [
     "ApiKeys",
     "AsyncApiKeys",
     "AsyncClient",
+    "AsyncOrganizations",
     "AuthenticationError",
     "Client",
     "CreatedApiKey",
@@ -68,7 +72,10 @@ __all__ = [
     "InvalidKeyError",
     "KeyInfo",
     "KeyState",
+    "KeyUsageSummary",
     "NotFoundError",
+    "OrganizationUsage",
+    "Organizations",
     "Outcome",
     "PermissionDeniedError",
     "RateLimit",
@@ -76,6 +83,7 @@ __all__ = [
     "RateLimitedError",
     "RotatedApiKey",
     "Scope",
+    "ScopeUse",
     "ThrottledError",
     "UnavailableError",
     "UnknownScopeError",
@@ -85,4 +93,5 @@ __all__ = [
     "close",
     "from_rpc_error",
     "init",
+    "organizations",
 ]

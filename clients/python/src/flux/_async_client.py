@@ -8,13 +8,24 @@ from typing import Any, Iterable, List, Mapping, Optional, Union
 import grpc
 import grpc.aio
 
-from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api_key_service_pb2_grpc
+from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api_key_service_pb2_grpc, organization_pb2_grpc
 
 from . import _convert, _requests
 from ._client import DEFAULT_TIMEOUT_SECONDS
 from ._connection import PemSource, TlsOptions, open_async_channel
 from ._errors import from_rpc_error
-from ._models import ApiKey, ApiKeyPage, CreatedApiKey, Granularity, KeyInfo, RateLimit, RotatedApiKey, Scope, Usage
+from ._models import (
+    ApiKey,
+    ApiKeyPage,
+    CreatedApiKey,
+    Granularity,
+    KeyInfo,
+    OrganizationUsage,
+    RateLimit,
+    RotatedApiKey,
+    Scope,
+    Usage,
+)
 from ._requests import UNSET, _Unset
 
 
@@ -42,12 +53,14 @@ class AsyncClient:
         # Escape hatches: the generated stubs, already authenticated by the channel.
         self.raw = api_key_service_pb2_grpc.ApiKeyServiceStub(self.channel)
         self.raw_admin_keys = admin_key_service_pb2_grpc.AdminKeyServiceStub(self.channel)
+        self.raw_organizations = organization_pb2_grpc.OrganizationServiceStub(self.channel)
         self.api_keys = AsyncApiKeys(self)
+        self.organizations = AsyncOrganizations(self)
 
-    async def call(self, method: str, request: Any) -> Any:
-        """Invokes ApiKeyService.<method>; every transport error leaves as a FluxError."""
+    async def call(self, method: str, request: Any, stub: Any = None) -> Any:
+        """Invokes ApiKeyService.<method> (or the given stub's); every transport error leaves as a FluxError."""
         try:
-            return await getattr(self.raw, method)(request, timeout=self.timeout)
+            return await getattr(self.raw if stub is None else stub, method)(request, timeout=self.timeout)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
 
@@ -82,14 +95,17 @@ class AsyncApiKeys:
         expires_at: Optional[datetime] = None,
         rate_limit: Optional[RateLimit] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        allowed_cidrs: Optional[Iterable[str]] = None,
     ) -> CreatedApiKey:
         """Issues a key. The result's .secret is shown only now: store it."""
-        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata)
+        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata, allowed_cidrs)
         return _convert.created_api_key(await self._client().call("CreateApiKey", request))
 
-    async def validate(self, raw_key: str, required_scopes: Optional[Iterable[str]] = None) -> KeyInfo:
+    async def validate(
+        self, raw_key: str, required_scopes: Optional[Iterable[str]] = None, client_ip: Optional[str] = None
+    ) -> KeyInfo:
         """The key's info when valid; raises InvalidKeyError (RateLimitedError, InsufficientScopeError) otherwise."""
-        response = await self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes))
+        response = await self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes, client_ip))
         return _convert.key_info_or_raise(response)
 
     async def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:
@@ -110,6 +126,7 @@ class AsyncApiKeys:
         expires_at: Union[datetime, None, _Unset] = UNSET,
         metadata: Union[Mapping[str, str], _Unset] = UNSET,
         enabled: Union[bool, _Unset] = UNSET,
+        allowed_cidrs: Union[Iterable[str], _Unset] = UNSET,
     ) -> ApiKey:
         """Changes only the fields passed; rate_limit=None removes the limit, expires_at=None the expiry."""
         request = _requests.update(
@@ -120,6 +137,7 @@ class AsyncApiKeys:
             expires_at=expires_at,
             metadata=metadata,
             enabled=enabled,
+            allowed_cidrs=allowed_cidrs,
         )
         return _convert.api_key((await self._client().call("UpdateApiKey", request)).api_key)
 
@@ -146,9 +164,13 @@ class AsyncApiKeys:
         return _convert.api_key((await self._client().call("RevokeApiKey", request)).api_key)
 
     async def get_usage(
-        self, key_id: str, granularity: Optional[Granularity] = None, series_start: Optional[datetime] = None
+        self,
+        key_id: str,
+        granularity: Optional[Granularity] = None,
+        series_start: Optional[datetime] = None,
+        unused_scope_days: Optional[int] = None,
     ) -> Usage:
-        request = _requests.get_usage(key_id, granularity, series_start)
+        request = _requests.get_usage(key_id, granularity, series_start, unused_scope_days)
         return _convert.usage(await self._client().call("GetApiKeyUsage", request))
 
     async def define_scope(self, name: str, description: str = "") -> Scope:
@@ -165,4 +187,27 @@ class AsyncApiKeys:
         await self._client().call("DeleteScope", api_key_service_pb2.DeleteScopeRequest(name=name))
 
 
-__all__ = ["AsyncApiKeys", "AsyncClient"]
+
+class AsyncOrganizations:
+    """OrganizationService with friendly results; awaitable twin of flux.Organizations."""
+
+    def __init__(self, client: Optional[AsyncClient]) -> None:
+        self._bound = client
+
+    def _client(self) -> AsyncClient:
+        assert self._bound is not None
+        return self._bound
+
+    async def get_usage(
+        self,
+        org_id: str,
+        granularity: Optional[Granularity] = None,
+        series_start: Optional[datetime] = None,
+        top_keys: Optional[int] = None,
+    ) -> OrganizationUsage:
+        client = self._client()
+        request = _requests.organization_usage(org_id, granularity, series_start, top_keys)
+        return _convert.organization_usage(await client.call("GetOrganizationUsage", request, client.raw_organizations))
+
+
+__all__ = ["AsyncApiKeys", "AsyncClient", "AsyncOrganizations"]

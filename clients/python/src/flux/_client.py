@@ -7,12 +7,23 @@ from typing import Any, Iterable, List, Mapping, Optional, Union
 
 import grpc
 
-from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api_key_service_pb2_grpc
+from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api_key_service_pb2_grpc, organization_pb2_grpc
 
 from . import _convert, _requests
 from ._connection import PemSource, TlsOptions, open_channel
 from ._errors import from_rpc_error
-from ._models import ApiKey, ApiKeyPage, CreatedApiKey, Granularity, KeyInfo, RateLimit, RotatedApiKey, Scope, Usage
+from ._models import (
+    ApiKey,
+    ApiKeyPage,
+    CreatedApiKey,
+    Granularity,
+    KeyInfo,
+    OrganizationUsage,
+    RateLimit,
+    RotatedApiKey,
+    Scope,
+    Usage,
+)
 from ._requests import UNSET, _Unset
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -42,12 +53,14 @@ class Client:
         # Escape hatches: the generated stubs, already authenticated by the channel.
         self.raw = api_key_service_pb2_grpc.ApiKeyServiceStub(self.channel)
         self.raw_admin_keys = admin_key_service_pb2_grpc.AdminKeyServiceStub(self.channel)
+        self.raw_organizations = organization_pb2_grpc.OrganizationServiceStub(self.channel)
         self.api_keys = ApiKeys(self)
+        self.organizations = Organizations(self)
 
-    def call(self, method: str, request: Any) -> Any:
-        """Invokes ApiKeyService.<method>; every transport error leaves as a FluxError."""
+    def call(self, method: str, request: Any, stub: Any = None) -> Any:
+        """Invokes ApiKeyService.<method> (or the given stub's); every transport error leaves as a FluxError."""
         try:
-            return getattr(self.raw, method)(request, timeout=self.timeout)
+            return getattr(self.raw if stub is None else stub, method)(request, timeout=self.timeout)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
 
@@ -82,14 +95,20 @@ class ApiKeys:
         expires_at: Optional[datetime] = None,
         rate_limit: Optional[RateLimit] = None,
         metadata: Optional[Mapping[str, str]] = None,
+        allowed_cidrs: Optional[Iterable[str]] = None,
     ) -> CreatedApiKey:
         """Issues a key. The result's .secret is shown only now: store it."""
-        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata)
+        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata, allowed_cidrs)
         return _convert.created_api_key(self._client().call("CreateApiKey", request))
 
-    def validate(self, raw_key: str, required_scopes: Optional[Iterable[str]] = None) -> KeyInfo:
-        """The key's info when valid; raises InvalidKeyError (RateLimitedError, InsufficientScopeError) otherwise."""
-        response = self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes))
+    def validate(
+        self, raw_key: str, required_scopes: Optional[Iterable[str]] = None, client_ip: Optional[str] = None
+    ) -> KeyInfo:
+        """The key's info when valid; raises InvalidKeyError (RateLimitedError, InsufficientScopeError) otherwise.
+
+        client_ip: the end client's address; a key with allowed CIDRs refuses it (IP_NOT_ALLOWED) outside them or absent.
+        """
+        response = self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes, client_ip))
         return _convert.key_info_or_raise(response)
 
     def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:
@@ -110,6 +129,7 @@ class ApiKeys:
         expires_at: Union[datetime, None, _Unset] = UNSET,
         metadata: Union[Mapping[str, str], _Unset] = UNSET,
         enabled: Union[bool, _Unset] = UNSET,
+        allowed_cidrs: Union[Iterable[str], _Unset] = UNSET,
     ) -> ApiKey:
         """Changes only the fields passed; rate_limit=None removes the limit, expires_at=None the expiry."""
         request = _requests.update(
@@ -120,6 +140,7 @@ class ApiKeys:
             expires_at=expires_at,
             metadata=metadata,
             enabled=enabled,
+            allowed_cidrs=allowed_cidrs,
         )
         return _convert.api_key(self._client().call("UpdateApiKey", request).api_key)
 
@@ -146,9 +167,14 @@ class ApiKeys:
         return _convert.api_key(self._client().call("RevokeApiKey", request).api_key)
 
     def get_usage(
-        self, key_id: str, granularity: Optional[Granularity] = None, series_start: Optional[datetime] = None
+        self,
+        key_id: str,
+        granularity: Optional[Granularity] = None,
+        series_start: Optional[datetime] = None,
+        unused_scope_days: Optional[int] = None,
     ) -> Usage:
-        request = _requests.get_usage(key_id, granularity, series_start)
+        """This month's validations, a series, and the scopes unused in the last unused_scope_days (default 30)."""
+        request = _requests.get_usage(key_id, granularity, series_start, unused_scope_days)
         return _convert.usage(self._client().call("GetApiKeyUsage", request))
 
     def define_scope(self, name: str, description: str = "") -> Scope:
@@ -165,4 +191,28 @@ class ApiKeys:
         self._client().call("DeleteScope", api_key_service_pb2.DeleteScopeRequest(name=name))
 
 
-__all__ = ["ApiKeys", "Client"]
+
+class Organizations:
+    """OrganizationService: usage rolled up over all of an organisation's keys."""
+
+    def __init__(self, client: Optional[Client]) -> None:
+        self._bound = client
+
+    def _client(self) -> Client:
+        assert self._bound is not None
+        return self._bound
+
+    def get_usage(
+        self,
+        org_id: str,
+        granularity: Optional[Granularity] = None,
+        series_start: Optional[datetime] = None,
+        top_keys: Optional[int] = None,
+    ) -> OrganizationUsage:
+        """Totals, outcomes, a series and the top keys (by requests, by error rate) since series_start."""
+        client = self._client()
+        request = _requests.organization_usage(org_id, granularity, series_start, top_keys)
+        return _convert.organization_usage(client.call("GetOrganizationUsage", request, client.raw_organizations))
+
+
+__all__ = ["ApiKeys", "Client", "Organizations"]

@@ -7,7 +7,7 @@ from typing import Any, Optional, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, usage_pb2, validation_pb2
+from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, organization_pb2, usage_pb2, validation_pb2
 
 from ._errors import InsufficientScopeError, InvalidKeyError, RateLimitedError
 from ._models import (
@@ -20,6 +20,9 @@ from ._models import (
     RateLimitState,
     RotatedApiKey,
     Scope,
+    KeyUsageSummary,
+    OrganizationUsage,
+    ScopeUse,
     Usage,
     UsageBucket,
 )
@@ -81,6 +84,7 @@ def _api_key_fields(message: api_key_pb2.ApiKey) -> dict[str, Any]:
         updated_at=timestamp(message, "updated_at"),
         revoked_at=timestamp(message, "revoked_at"),
         rotated_at=timestamp(message, "rotated_at"),
+        allowed_cidrs=tuple(message.allowed_cidrs),
     )
 
 
@@ -97,16 +101,38 @@ def usage(message: usage_pb2.GetApiKeyUsageResponse) -> Usage:
         error_rate=message.error_rate,
         last_used_at=timestamp(message, "last_used_at"),
         outcomes={outcome_name(item.outcome): item.count for item in message.outcomes},
-        series=tuple(
-            UsageBucket(
-                start_time=timestamp(bucket, "start_time"),
-                requests=bucket.requests,
-                valid=bucket.valid,
-                rate_limited=bucket.rate_limited,
-                other_errors=bucket.other_errors,
-            )
-            for bucket in message.series
+        series=tuple(_bucket(bucket) for bucket in message.series),
+        unused_scopes=tuple(message.unused_scopes),
+        scope_uses=tuple(
+            ScopeUse(scope=u.scope, last_required_at=timestamp(u, "last_required_at")) for u in message.scope_uses
         ),
+    )
+
+
+def _bucket(bucket: usage_pb2.UsageBucket) -> UsageBucket:
+    return UsageBucket(
+        start_time=timestamp(bucket, "start_time"),
+        requests=bucket.requests,
+        valid=bucket.valid,
+        rate_limited=bucket.rate_limited,
+        other_errors=bucket.other_errors,
+    )
+
+
+def _key_summary(k: organization_pb2.KeyUsageSummary) -> KeyUsageSummary:
+    return KeyUsageSummary(key_id=k.key_id, name=k.name, requests=k.requests, errors=k.errors, error_rate=k.error_rate)
+
+
+def organization_usage(message: organization_pb2.GetOrganizationUsageResponse) -> OrganizationUsage:
+    return OrganizationUsage(
+        org_id=message.org_id,
+        requests=message.requests,
+        errors=message.errors,
+        error_rate=message.error_rate,
+        outcomes={outcome_name(item.outcome): item.count for item in message.outcomes},
+        series=tuple(_bucket(bucket) for bucket in message.series),
+        top_keys_by_requests=tuple(_key_summary(k) for k in message.top_keys_by_requests),
+        top_keys_by_error_rate=tuple(_key_summary(k) for k in message.top_keys_by_error_rate),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from ._client import DEFAULT_TIMEOUT_SECONDS, ApiKeys, Client
+from ._client import DEFAULT_TIMEOUT_SECONDS, ApiKeys, Client, Organizations
 from ._connection import PemSource
 from ._errors import FluxError
 
@@ -68,3 +68,19 @@ class DefaultApiKeys(ApiKeys):
 
 
 api_keys = DefaultApiKeys()
+
+
+class DefaultOrganizations(Organizations):
+    """flux.organizations: the Organizations of whichever client flux.init() set last."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def _client(self) -> Client:
+        return default_client()
+
+    def __repr__(self) -> str:
+        return f"<flux.organizations of {_default!r}>"
+
+
+organizations = DefaultOrganizations()

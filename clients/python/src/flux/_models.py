@@ -17,6 +17,7 @@ Outcome = Literal[
     "DISABLED",
     "RATE_LIMITED",
     "INSUFFICIENT_SCOPE",
+    "IP_NOT_ALLOWED",
 ]
 # Lifecycle state of a key (the proto enum KeyState without its KEY_STATE_ prefix).
 KeyState = Literal["UNSPECIFIED", "ACTIVE", "DISABLED", "REVOKED", "EXPIRED"]
@@ -60,6 +61,8 @@ class ApiKey:
     updated_at: Optional[datetime]
     revoked_at: Optional[datetime]
     rotated_at: Optional[datetime]
+    # CIDRs the end client's address must fall in (normalised, e.g. "203.0.113.0/24"); empty: any address.
+    allowed_cidrs: Tuple[str, ...] = ()
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -123,6 +126,44 @@ class Usage:
     # Count per outcome in the current period, e.g. {"VALID": 3, "RATE_LIMITED": 1}.
     outcomes: Dict[str, int]
     series: Tuple[UsageBucket, ...]
+    # The key's scopes no validation required in the last unused_scope_days (default 30): candidates to remove.
+    unused_scopes: Tuple[str, ...] = ()
+    # Each of the key's scopes with the latest validation that required it (None: never recorded).
+    scope_uses: Tuple["ScopeUse", ...] = ()
+
+
+@dataclass(frozen=True)
+class ScopeUse:
+    scope: str
+    last_required_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class KeyUsageSummary:
+    """One key's traffic in an organisation's usage."""
+
+    key_id: str
+    name: str
+    requests: int
+    errors: int
+    error_rate: float
+
+
+@dataclass(frozen=True)
+class OrganizationUsage:
+    """All of an organisation's keys' validations since series_start, and its top keys."""
+
+    org_id: str
+    requests: int
+    errors: int
+    error_rate: float
+    # Count per outcome, e.g. {"VALID": 30, "IP_NOT_ALLOWED": 2}.
+    outcomes: Dict[str, int]
+    series: Tuple[UsageBucket, ...]
+    # Most validations first.
+    top_keys_by_requests: Tuple[KeyUsageSummary, ...]
+    # Highest error rate first, among keys with at least 10 validations.
+    top_keys_by_error_rate: Tuple[KeyUsageSummary, ...]
 
 
 @dataclass(frozen=True)

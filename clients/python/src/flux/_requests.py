@@ -8,7 +8,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
-from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, usage_pb2, validation_pb2
+from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, organization_pb2, usage_pb2, validation_pb2
 
 from ._convert import to_rate_limit, to_timestamp
 from ._models import Granularity, RateLimit
@@ -32,9 +32,14 @@ def create(
     expires_at: Optional[datetime],
     rate_limit: Optional[RateLimit],
     metadata: Optional[Mapping[str, str]],
+    allowed_cidrs: Optional[Iterable[str]] = None,
 ) -> api_key_service_pb2.CreateApiKeyRequest:
     request = api_key_service_pb2.CreateApiKeyRequest(
-        org_id=org_id, name=name, scopes=list(scopes), metadata=dict(metadata or {})
+        org_id=org_id,
+        name=name,
+        scopes=list(scopes),
+        metadata=dict(metadata or {}),
+        allowed_cidrs=list(allowed_cidrs or ()),
     )
     if expires_at is not None:
         request.expires_at.CopyFrom(to_timestamp(expires_at))
@@ -43,8 +48,12 @@ def create(
     return request
 
 
-def validate(raw_key: str, required_scopes: Optional[Iterable[str]]) -> validation_pb2.ValidateApiKeyRequest:
-    return validation_pb2.ValidateApiKeyRequest(key=raw_key, required_scopes=list(required_scopes or ()))
+def validate(
+    raw_key: str, required_scopes: Optional[Iterable[str]], client_ip: Optional[str] = None
+) -> validation_pb2.ValidateApiKeyRequest:
+    return validation_pb2.ValidateApiKeyRequest(
+        key=raw_key, required_scopes=list(required_scopes or ()), client_ip=client_ip or ""
+    )
 
 
 def update(
@@ -56,6 +65,7 @@ def update(
     expires_at: Union[datetime, None, _Unset],
     metadata: Union[Mapping[str, str], _Unset],
     enabled: Union[bool, _Unset],
+    allowed_cidrs: Union[Iterable[str], _Unset] = UNSET,
 ) -> api_key_service_pb2.UpdateApiKeyRequest:
     key = api_key_pb2.ApiKey(id=key_id)
     paths = []
@@ -79,6 +89,9 @@ def update(
     if not isinstance(enabled, _Unset):
         key.enabled = enabled
         paths.append("enabled")
+    if not isinstance(allowed_cidrs, _Unset):
+        key.allowed_cidrs.extend(allowed_cidrs)  # empty: any address again
+        paths.append("allowed_cidrs")
     if not paths:
         raise ValueError("flux: update() needs at least one field to change")
     return api_key_service_pb2.UpdateApiKeyRequest(api_key=key, update_mask=FieldMask(paths=paths))
@@ -95,14 +108,34 @@ def list_keys(
 _GRANULARITIES = {"HOUR": usage_pb2.GRANULARITY_HOUR, "DAY": usage_pb2.GRANULARITY_DAY}
 
 
+def _granularity(granularity: Optional[Granularity]) -> int:
+    if granularity is None:
+        return usage_pb2.GRANULARITY_UNSPECIFIED
+    if granularity not in _GRANULARITIES:
+        raise ValueError(f"flux: granularity must be 'HOUR' or 'DAY', not {granularity!r}")
+    return _GRANULARITIES[granularity]
+
+
 def get_usage(
-    key_id: str, granularity: Optional[Granularity], series_start: Optional[datetime]
+    key_id: str,
+    granularity: Optional[Granularity],
+    series_start: Optional[datetime],
+    unused_scope_days: Optional[int] = None,
 ) -> usage_pb2.GetApiKeyUsageRequest:
-    request = usage_pb2.GetApiKeyUsageRequest(id=key_id)
-    if granularity is not None:
-        if granularity not in _GRANULARITIES:
-            raise ValueError(f"flux: granularity must be 'HOUR' or 'DAY', not {granularity!r}")
-        request.granularity = _GRANULARITIES[granularity]
+    request = usage_pb2.GetApiKeyUsageRequest(
+        id=key_id, granularity=_granularity(granularity), unused_scope_days=unused_scope_days or 0
+    )
+    if series_start is not None:
+        request.series_start.CopyFrom(to_timestamp(series_start))
+    return request
+
+
+def organization_usage(
+    org_id: str, granularity: Optional[Granularity], series_start: Optional[datetime], top_keys: Optional[int]
+) -> organization_pb2.GetOrganizationUsageRequest:
+    request = organization_pb2.GetOrganizationUsageRequest(
+        org_id=org_id, granularity=_granularity(granularity), top_keys=top_keys or 0
+    )
     if series_start is not None:
         request.series_start.CopyFrom(to_timestamp(series_start))
     return request
