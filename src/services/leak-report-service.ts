@@ -116,11 +116,22 @@ export class LeakReportService {
     for (const e of entries) if (!first.has(e.token)) first.set(e.token, e);
     const unique = [...first.values()];
     const labels = new Map<string, LeakLabel>();
+    // After a failure no worker starts another token, and the answer waits for those in flight: nothing the report
+    // does happens after its error is answered (a retry then finds what this one left).
     let next = 0;
+    let failure: { err: unknown } | undefined;
     const worker = async () => {
-      for (let i = next++; i < unique.length; i = next++) labels.set(unique[i]!.token, await this.handle(actor, unique[i]!));
+      while (!failure && next < unique.length) {
+        const e = unique[next++]!;
+        try {
+          labels.set(e.token, await this.handle(actor, e));
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, unique.length) }, worker));
+    if (failure) throw failure.err;
     return entries.map((e) => ({ token_hash: hash("sha256", e.token, "hex"), token_type: e.type, label: labels.get(e.token)! }));
   }
 

@@ -66,6 +66,9 @@ describe.each(STORE_KINDS)("on %s", (kind) => {
     expect(report!.before).toEqual({});
     expect(revocation).toMatchObject({ actorAdminKeyId: actor, requestId: report!.requestId });
     expect(await actions(c, revoked.key.id)).toEqual(["API_KEY_CREATED", "API_KEY_REVOKED"]); // nothing new
+    // The reporter is an actor like an admin key: ListAuditEvents finds what its reports did.
+    const byReporter = (await c.call(AuditService, "listAuditEvents", { actorAdminKeyId: actor, targetId: live.key.id }, ADMIN_KEY)).events;
+    expect(byReporter.map((e) => AuditAction[e.action])).toEqual(["API_KEY_REVOKED", "API_KEY_LEAK_REPORTED"]);
 
     // Neither the tokens nor their digests (either encoding) appear in any audit event or log line.
     const everything = json(await c.call(AuditService, "listAuditEvents", { pageSize: 1000 }, ADMIN_KEY)) + t.logs.join("");
