@@ -1,6 +1,6 @@
 // How values read on screen: dates, rate limits, counts, key states. Pure functions, no DOM beyond badges.
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type ApiKey, KeyState, type RateLimit } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
+import { type ApiKey, type Credits, KeyState, type RateLimit } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { h } from "./dom.js";
 
@@ -54,6 +54,19 @@ export function fmtRateLimit(r: RateLimit | undefined): string {
     if (r.windowSeconds % s === 0) return `${fmtCount(r.requests)} / ${r.windowSeconds / s} ${unit}s`;
   }
   return `${fmtCount(r.requests)} / ${r.windowSeconds} s`;
+}
+
+/** "1,234 left · refills to 5,000 every day", "Unmetered". */
+export function fmtCredits(c: Credits | undefined): string {
+  if (!c) return "Unmetered";
+  const left = `${fmtCount(c.remaining)} left`;
+  const r = c.refill;
+  if (!r) return `${left} · never refills`;
+  if (r.schedule.case === "dayOfMonth") return `${left} · refills to ${fmtCount(r.amount)} on day ${r.schedule.value} of each month (UTC)`;
+  const s = r.schedule.value ?? 0;
+  const unit = WINDOWS.find(([w]) => s % w === 0) ?? [1, "second"];
+  const n = s / unit[0];
+  return `${left} · refills to ${fmtCount(r.amount)} every ${n === 1 ? unit[1] : `${n} ${unit[1]}s`}`;
 }
 
 const STATE_LABEL: Record<KeyState, [string, string]> = {

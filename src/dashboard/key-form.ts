@@ -1,5 +1,5 @@
-// The create and edit dialogs for a key: name, scopes (from the defined ones), optional rate limit, expiry and
-// allowed client addresses (CIDRs, one per line; the server normalises and checks them).
+// The create and edit dialogs for a key: name, scopes (from the defined ones), optional rate limit, credits, expiry
+// and allowed client addresses (CIDRs, one per line; the server normalises and checks them).
 // Editing sends only the fields that changed, named in update_mask.
 import type { ApiKey, RateLimit } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -7,8 +7,9 @@ import { api } from "./api.js";
 import { navigate, refreshScopes, state } from "./app.js";
 import { busy, field, h, type Modal, nextId, openModal, toast } from "./dom.js";
 import { errorText } from "./errors.js";
-import { fmtRateLimit, fromLocalInput, toLocalInput } from "./format.js";
+import { fmtCredits, fmtRateLimit, fromLocalInput, toLocalInput } from "./format.js";
 import { showSecret } from "./secret-dialog.js";
+import { type CreditsInit, creditsControls } from "./credits-fields.js";
 
 const WINDOWS: [number, string][] = [
   [1, "second"],
@@ -23,6 +24,8 @@ interface KeyFields {
   rateLimit?: { requests: number; windowSeconds: number };
   expiresAt?: Timestamp;
   allowedCidrs: string[];
+  credits?: CreditsInit;
+  creditsChanged: boolean;
 }
 
 /** Builds the form controls; `read()` returns the values or throws a readable error. */
@@ -65,6 +68,8 @@ function keyFormControls(m: Modal, initial?: ApiKey) {
   cidrs.value = (initial?.allowedCidrs ?? []).join("\n");
   const allowlist = field("Allowed client addresses (optional)", cidrs, "IPv4 or IPv6 CIDRs or addresses, one per line (at most 100). Empty: any address. Validations must then send the client's address.");
 
+  const credits = creditsControls(initial?.credits);
+
   const read = (): KeyFields => {
     const n = name.value.trim();
     if (!n) throw new Error("Give the key a name.");
@@ -76,9 +81,9 @@ function keyFormControls(m: Modal, initial?: ApiKey) {
     }
     const checked = Array.from(scopes.querySelectorAll<HTMLInputElement>("input[type=checkbox]:checked")).map((b) => b.value);
     const allowedCidrs = cidrs.value.split(/[\s,]+/).filter(Boolean);
-    return { name: n, scopes: checked, rateLimit, expiresAt: fromLocalInput(expires.value), allowedCidrs };
+    return { name: n, scopes: checked, rateLimit, expiresAt: fromLocalInput(expires.value), allowedCidrs, credits: credits.read(), creditsChanged: credits.changed() };
   };
-  return { controls: [field("Name", name), scopes, rate, expiry, allowlist], read, focus: () => name.focus() };
+  return { controls: [field("Name", name), scopes, rate, credits.fieldset, expiry, allowlist], read, focus: () => name.focus() };
 }
 
 function formDialog(title: string, submitLabel: string, initial: ApiKey | undefined, submit: (f: KeyFields, m: Modal) => Promise<void>) {
@@ -112,7 +117,7 @@ const loadScopes = () => refreshScopes().catch((err) => toast(`Could not load th
 export async function createKeyDialog(orgId: string, created: () => void): Promise<void> {
   await loadScopes();
   formDialog(`Create a key for ${orgId}`, "Create key", undefined, async (f, m) => {
-    const res = await api.createApiKey({ orgId, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt, allowedCidrs: f.allowedCidrs });
+    const res = await api.createApiKey({ orgId, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt, allowedCidrs: f.allowedCidrs, credits: f.credits });
     m.close();
     created();
     showSecret("Key created", res.apiKey!, res.secret);
@@ -132,13 +137,14 @@ export async function editKeyDialog(key: ApiKey, saved: (k: ApiKey) => void): Pr
     // datetime-local has minute precision: an untouched expiry must not count as a change.
     if (!sameTime(fromLocalInput(toLocalInput(key.expiresAt)), f.expiresAt)) paths.push("expires_at");
     if (f.allowedCidrs.join() !== key.allowedCidrs.join()) paths.push("allowed_cidrs");
+    if (f.creditsChanged) paths.push("credits"); // sets the balance anew: sent only when the person changed it
     if (paths.length === 0) {
       m.close();
       toast("Nothing changed.");
       return;
     }
     const res = await api.updateApiKey({
-      apiKey: { id: key.id, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt, allowedCidrs: f.allowedCidrs },
+      apiKey: { id: key.id, name: f.name, scopes: f.scopes, rateLimit: f.rateLimit, expiresAt: f.expiresAt, allowedCidrs: f.allowedCidrs, credits: f.credits },
       updateMask: { paths },
     });
     m.close();
@@ -148,6 +154,6 @@ export async function editKeyDialog(key: ApiKey, saved: (k: ApiKey) => void): Pr
 }
 
 function describeChange(paths: string[], k: ApiKey): string {
-  const words: Record<string, string> = { name: "name", scopes: "scopes", rate_limit: `rate limit (${fmtRateLimit(k.rateLimit)})`, expires_at: "expiry", allowed_cidrs: "allowed addresses" };
+  const words: Record<string, string> = { name: "name", scopes: "scopes", rate_limit: `rate limit (${fmtRateLimit(k.rateLimit)})`, expires_at: "expiry", allowed_cidrs: "allowed addresses", credits: `credits (${fmtCredits(k.credits)})` };
   return paths.map((p) => words[p] ?? p).join(", ");
 }

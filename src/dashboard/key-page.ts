@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { navigate, state } from "./app.js";
 import { alertBox, busy, confirmAction, field, h, mount, toast } from "./dom.js";
 import { describeError } from "./errors.js";
-import { fmtDate, fmtRateLimit, scopeChips, stateBadge } from "./format.js";
+import { fmtCredits, fmtDate, fmtRateLimit, scopeChips, stateBadge } from "./format.js";
 import { editKeyDialog } from "./key-form.js";
 import { showSecret } from "./secret-dialog.js";
 import { renderUsagePanel } from "./usage-panel.js";
@@ -67,6 +67,7 @@ function details(k: ApiKey): HTMLElement {
     row("Organisation", h("code", null, k.orgId)),
     row("Scopes", scopeChips(k.scopes)),
     row("Rate limit", fmtRateLimit(k.rateLimit)),
+    row("Credits", fmtCredits(k.credits)),
     row("Allowed addresses", k.allowedCidrs.length ? h("span", { class: "cidrs" }, k.allowedCidrs.map((c) => h("code", { class: "chip" }, c))) : "Any"),
     row("Expires", fmtDate(k.expiresAt, "Never")),
     row("Created", fmtDate(k.createdAt)),

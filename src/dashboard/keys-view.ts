@@ -10,6 +10,7 @@ import { fmtCount, fmtRateLimit, scopeChips, stateBadge, timeCell } from "./form
 import { createKeyDialog } from "./key-form.js";
 import { renderActivity, tabs } from "./activity-panel.js";
 import { renderOrgOverview } from "./org-overview.js";
+import { renderOrgPolicy } from "./org-policy.js";
 
 let orgsCache: OrgSummary[] | undefined;
 
@@ -94,6 +95,7 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
   const body = h("div", { class: "keys-body", "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "muted loading" }, "Loading keys…"));
   const orgActivity = h("section", { class: "activity" });
   const overview = h("section", { class: "org-overview" });
+  const policy = h("section", { class: "org-policy" });
   mount(
     content,
     h(
@@ -105,6 +107,7 @@ export async function renderKeys(content: HTMLElement, page = pageTokens.length 
     tabs(`Organisation ${orgId}`, [
       { label: "Keys", panel: h("div", null, h("div", { class: "toolbar" }, h("label", { class: "check" }, revoked, "Show revoked keys"), refresh), body) },
       { label: "Overview", panel: overview, onFirstShow: () => void renderOrgOverview(overview, orgId) },
+      { label: "Policy", panel: policy, onFirstShow: () => void renderOrgPolicy(policy, orgId) },
       { label: "Activity", panel: orgActivity, onFirstShow: () => void renderActivity(orgActivity, { orgId }) },
     ]),
   );

@@ -1,4 +1,5 @@
-// The usage chart: uPlot stacked bars per hour or day, valid at the bottom, rate limited, then other errors.
+// The usage chart: uPlot stacked bars per hour or day, valid at the bottom, rate limited, out of credits, then other
+// errors.
 // Stacking is done here (uPlot draws cumulative series clipped by bands); the legend shows the real counts,
 // per bucket under the cursor and range totals otherwise.
 import uPlot from "uplot";
@@ -6,7 +7,7 @@ import "uplot/dist/uPlot.min.css";
 import type { UsageBucket } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { fmtCount } from "./format.js";
 
-export const SERIES_COLORS = { valid: "#16a34a", rateLimited: "#f59e0b", otherErrors: "#dc2626" };
+export const SERIES_COLORS = { valid: "#16a34a", rateLimited: "#f59e0b", usageExceeded: "#7c3aed", otherErrors: "#dc2626" };
 
 const HOUR_S = 3600;
 const DAY_S = 86400;
@@ -18,11 +19,13 @@ export function drawUsageChart(container: HTMLElement, buckets: UsageBucket[], g
     xs,
     buckets.map((b) => Number(b.valid)),
     buckets.map((b) => Number(b.rateLimited)),
+    buckets.map((b) => Number(b.usageExceeded)),
     buckets.map((b) => Number(b.otherErrors)),
   ];
   const totals = raw.map((s) => s.reduce((a, v) => a + v, 0));
-  const stacked = [xs, raw[1]!.slice(), raw[1]!.map((v, i) => v + raw[2]![i]!), raw[1]!.map((v, i) => v + raw[2]![i]! + raw[3]![i]!)];
-  const peak = Math.max(1, ...stacked[3]!);
+  const stacked: number[][] = [xs];
+  for (let si = 1; si < raw.length; si++) stacked.push(raw[si]!.map((v, i) => v + (si > 1 ? stacked[si - 1]![i]! : 0)));
+  const peak = Math.max(1, ...stacked[raw.length - 1]!);
 
   const bars = uPlot.paths.bars!({ size: [0.72, 48], gap: 1 });
   const value = (si: number) => (_u: uPlot, _v: number | null, _s: number, idx: number | null) => fmtCount(idx == null ? totals[si]! : raw[si]![idx]!);
@@ -58,22 +61,24 @@ export function drawUsageChart(container: HTMLElement, buckets: UsageBucket[], g
       { label: "", value: (_u, v, _s, idx) => (idx == null || v == null ? (granularity === "HOUR" ? "Last 24 hours:" : "Last 30 days:") : `${dateFmt.format(new Date(v * 1000))}:`) },
       series("Valid", SERIES_COLORS.valid, 1),
       series("Rate limited", SERIES_COLORS.rateLimited, 2),
-      series("Other errors", SERIES_COLORS.otherErrors, 3),
+      series("Out of credits", SERIES_COLORS.usageExceeded, 3),
+      series("Other errors", SERIES_COLORS.otherErrors, 4),
     ],
     // Each band clips the upper series' fill to the strip above the one below it: stacked bars.
     bands: [
       { series: [2, 1], fill: SERIES_COLORS.rateLimited },
-      { series: [3, 2], fill: SERIES_COLORS.otherErrors },
+      { series: [3, 2], fill: SERIES_COLORS.usageExceeded },
+      { series: [4, 3], fill: SERIES_COLORS.otherErrors },
     ],
   };
 
   container.replaceChildren();
   container.dataset.buckets = String(xs.length);
-  container.dataset.total = String(totals[1]! + totals[2]! + totals[3]!);
+  container.dataset.total = String(totals[1]! + totals[2]! + totals[3]! + totals[4]!);
   container.setAttribute("role", "img");
   container.setAttribute(
     "aria-label",
-    `Stacked bar chart of requests per ${granularity === "HOUR" ? "hour" : "day"}: ${totals[1]} valid, ${totals[2]} rate limited, ${totals[3]} other errors.`,
+    `Stacked bar chart of requests per ${granularity === "HOUR" ? "hour" : "day"}: ${totals[1]} valid, ${totals[2]} rate limited, ${totals[3] ? `${totals[3]} out of credits, ` : ""}${totals[4]} other errors.`,
   );
   const plot = new uPlot(opts, stacked as uPlot.AlignedData, container);
   if (container.dataset.total === "0") container.append(emptyNote());

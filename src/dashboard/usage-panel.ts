@@ -88,7 +88,7 @@ function renderBody(body: HTMLElement, u: GetApiKeyUsageResponse) {
       h(
         "p",
         { class: "chart-summary", id: "chart-summary", "data-total": totals.requests },
-        `In this range: ${fmtCount(totals.requests)} requests — ${fmtCount(totals.valid)} valid, ${fmtCount(totals.rateLimited)} rate limited, ${fmtCount(totals.otherErrors)} other errors.`,
+        `In this range: ${fmtCount(totals.requests)} requests — ${fmtCount(totals.valid)} valid, ${fmtCount(totals.rateLimited)} rate limited, ${totals.usageExceeded ? `${fmtCount(totals.usageExceeded)} out of credits, ` : ""}${fmtCount(totals.otherErrors)} other errors.`,
       ),
     ),
     outcomes(u),
@@ -104,11 +104,12 @@ function renderBody(body: HTMLElement, u: GetApiKeyUsageResponse) {
 }
 
 function sumSeries(u: GetApiKeyUsageResponse) {
-  const t = { requests: 0, valid: 0, rateLimited: 0, otherErrors: 0 };
+  const t = { requests: 0, valid: 0, rateLimited: 0, usageExceeded: 0, otherErrors: 0 };
   for (const b of u.series) {
     t.requests += Number(b.requests);
     t.valid += Number(b.valid);
     t.rateLimited += Number(b.rateLimited);
+    t.usageExceeded += Number(b.usageExceeded);
     t.otherErrors += Number(b.otherErrors);
   }
   return t;
