@@ -196,7 +196,7 @@ function leakReports(
       action,
       reportsPerMinute: config.FLUX_LEAK_REPORTS_PER_MINUTE ?? 60,
       onToken: (label) => metrics.leakTokens.inc({ label }),
-      onLeak: (i) => log.warn({ keyId: i.keyId, orgId: i.orgId, action: i.action, confirmed: i.confirmed }, "leak report: a live key was reported"),
+      onLeak: (i) => log.warn(i, "leak report: a live key was reported"),
     }),
   };
 }

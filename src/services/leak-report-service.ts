@@ -68,7 +68,7 @@ export interface LeakReportOptions {
   reportsPerMinute: number;
   onToken?: (label: LeakLabel) => void;
   /** A live key was found and handled (ids only: never the token). */
-  onLeak?: (info: { keyId: string; orgId: string; action: LeakAction; confirmed: boolean }) => void;
+  onLeak?: (info: { keyId: string; orgId: string; action: LeakAction; confirmed: boolean; requestId?: string }) => void;
 }
 
 /** Who sent the report: the public key that signed it and where it came from. */
@@ -141,7 +141,7 @@ export class LeakReportService {
     if (key) {
       await this.recordLeak(actor, key.id, e);
       const confirmed = await this.act(actor, key.id);
-      this.opts.onLeak?.({ keyId: key.id, orgId: key.orgId, action: this.opts.action, confirmed });
+      this.opts.onLeak?.({ keyId: key.id, orgId: key.orgId, action: this.opts.action, confirmed, requestId: actor.call?.requestId });
     }
     this.opts.onToken?.(label);
     return label;
