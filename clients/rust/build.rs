@@ -10,6 +10,7 @@ const FILES: &[&str] = &[
     "flux/apikeys/v1/admin_key_service.proto",
     "flux/apikeys/v1/ping_service.proto",
     "flux/apikeys/v1/error_reason.proto",
+    "flux/apikeys/v1/organization.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,7 +6,9 @@ use crate::builder::FluxBuilder;
 use crate::convert::{issued, required};
 use crate::error::Error;
 use crate::proto::v1 as pb;
-use crate::transport::{Connection, RawAdminKeyClient, RawApiKeyClient, Settings};
+use crate::transport::{
+    Connection, RawAdminKeyClient, RawApiKeyClient, RawOrganizationClient, Settings,
+};
 use crate::types::*;
 
 /// The async Flux client. Cheap to clone; connects on first use.
@@ -43,6 +45,16 @@ impl Flux {
     /// Key lifecycle, validation, usage and scopes.
     pub fn api_keys(&self) -> ApiKeys<'_> {
         ApiKeys { flux: self }
+    }
+
+    /// Usage rolled up per organisation.
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations { flux: self }
+    }
+
+    /// The generated OrganizationService client on this connection.
+    pub fn raw_organizations(&self) -> Result<RawOrganizationClient, Error> {
+        self.conn.organizations()
     }
 
     /// The generated ApiKeyService client on this connection, for calls the facade lacks.
@@ -101,15 +113,34 @@ impl ApiKeys<'_> {
         self.check(raw_key, scopes).await?.into_result()
     }
 
+    /// Like `validate`, for a call from the end client at `client_ip` (IPv4 or IPv6): a key with
+    /// allowed CIDRs refuses an address outside them with outcome `IpNotAllowed`.
+    pub async fn validate_from(&self, raw_key: &str, client_ip: &str) -> Result<KeyInfo, Error> {
+        self.check_from(raw_key, &[], client_ip)
+            .await?
+            .into_result()
+    }
+
     /// The full validation answer, whatever the outcome; `Err` only when the call itself fails.
     pub async fn check(
         &self,
         raw_key: &str,
         required_scopes: &[&str],
     ) -> Result<Validation, Error> {
+        self.check_from(raw_key, required_scopes, "").await
+    }
+
+    /// Like `check`, with the end client's address (empty: none given).
+    pub async fn check_from(
+        &self,
+        raw_key: &str,
+        required_scopes: &[&str],
+        client_ip: &str,
+    ) -> Result<Validation, Error> {
         let request = pb::ValidateApiKeyRequest {
             key: raw_key.to_string(),
             required_scopes: required_scopes.iter().map(|s| s.to_string()).collect(),
+            client_ip: client_ip.to_string(),
             ..Default::default()
         };
         let response = self.raw()?.validate_api_key(request).await?.into_inner();
@@ -178,8 +209,18 @@ impl ApiKeys<'_> {
 
     /// Request counts, errors and a daily series for key `id` in the current month.
     pub async fn get_usage(&self, id: &str) -> Result<Usage, Error> {
+        self.get_usage_with_scope_window(id, 0).await
+    }
+
+    /// Like `get_usage`, with `unused_scopes` over the last `unused_scope_days` (1–365; 0: 30).
+    pub async fn get_usage_with_scope_window(
+        &self,
+        id: &str,
+        unused_scope_days: u32,
+    ) -> Result<Usage, Error> {
         let request = pb::GetApiKeyUsageRequest {
             id: id.to_string(),
+            unused_scope_days,
             ..Default::default()
         };
         Ok(self
@@ -220,5 +261,38 @@ impl ApiKeys<'_> {
         };
         self.raw()?.delete_scope(request).await?;
         Ok(())
+    }
+}
+
+/// The organisations facade of an async [`Flux`] client.
+#[derive(Clone, Copy)]
+pub struct Organizations<'a> {
+    flux: &'a Flux,
+}
+
+impl Organizations<'_> {
+    /// The last 30 days of all of `org_id`'s keys, by day, with the top 10 keys.
+    pub async fn get_usage(&self, org_id: &str) -> Result<OrganizationUsage, Error> {
+        self.get_usage_with(OrganizationUsageRequest {
+            org_id: org_id.to_string(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Totals, outcomes, a series and the top keys (by requests, by error rate) as `request` asks.
+    pub async fn get_usage_with(
+        &self,
+        request: OrganizationUsageRequest,
+    ) -> Result<OrganizationUsage, Error> {
+        let request = pb::GetOrganizationUsageRequest::from(request);
+        Ok(self
+            .flux
+            .conn
+            .organizations()?
+            .get_organization_usage(request)
+            .await?
+            .into_inner()
+            .into())
     }
 }

@@ -94,6 +94,14 @@ impl Flux {
         }
     }
 
+    /// Usage rolled up per organisation.
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations {
+            flux: self,
+            inner: self.inner.organizations(),
+        }
+    }
+
     /// The async client sharing this connection.
     pub fn as_async(&self) -> &async_client::Flux {
         &self.inner
@@ -143,6 +151,24 @@ impl ApiKeys<'_> {
             .block_on(self.inner.validate_with_scopes(raw_key, scopes))
     }
 
+    /// Like `validate`, for a call from the end client at `client_ip` (IPv4 or IPv6): a key with
+    /// allowed CIDRs refuses an address outside them with outcome `IpNotAllowed`.
+    pub fn validate_from(&self, raw_key: &str, client_ip: &str) -> Result<KeyInfo, Error> {
+        self.flux
+            .block_on(self.inner.validate_from(raw_key, client_ip))
+    }
+
+    /// Like `check`, with the end client's address (empty: none given).
+    pub fn check_from(
+        &self,
+        raw_key: &str,
+        required_scopes: &[&str],
+        client_ip: &str,
+    ) -> Result<Validation, Error> {
+        self.flux
+            .block_on(self.inner.check_from(raw_key, required_scopes, client_ip))
+    }
+
     /// The full validation answer, whatever the outcome; `Err` only when the call itself fails.
     pub fn check(&self, raw_key: &str, required_scopes: &[&str]) -> Result<Validation, Error> {
         self.flux
@@ -184,6 +210,18 @@ impl ApiKeys<'_> {
         self.flux.block_on(self.inner.get_usage(id))
     }
 
+    /// Like `get_usage`, with `unused_scopes` over the last `unused_scope_days` (1–365; 0: 30).
+    pub fn get_usage_with_scope_window(
+        &self,
+        id: &str,
+        unused_scope_days: u32,
+    ) -> Result<Usage, Error> {
+        self.flux.block_on(
+            self.inner
+                .get_usage_with_scope_window(id, unused_scope_days),
+        )
+    }
+
     /// Defines (or redescribes) a scope that keys may then carry.
     pub fn define_scope(&self, name: &str, description: &str) -> Result<Scope, Error> {
         self.flux
@@ -198,6 +236,27 @@ impl ApiKeys<'_> {
     /// Deletes a scope that no live key carries (else `Error::FailedPrecondition`, SCOPE_IN_USE).
     pub fn delete_scope(&self, name: &str) -> Result<(), Error> {
         self.flux.block_on(self.inner.delete_scope(name))
+    }
+}
+
+/// The organisations facade of a blocking [`Flux`] client; the same methods as the async one.
+pub struct Organizations<'a> {
+    flux: &'a Flux,
+    inner: async_client::Organizations<'a>,
+}
+
+impl Organizations<'_> {
+    /// The last 30 days of all of `org_id`'s keys, by day, with the top 10 keys.
+    pub fn get_usage(&self, org_id: &str) -> Result<OrganizationUsage, Error> {
+        self.flux.block_on(self.inner.get_usage(org_id))
+    }
+
+    /// Totals, outcomes, a series and the top keys (by requests, by error rate) as `request` asks.
+    pub fn get_usage_with(
+        &self,
+        request: OrganizationUsageRequest,
+    ) -> Result<OrganizationUsage, Error> {
+        self.flux.block_on(self.inner.get_usage_with(request))
     }
 }
 

@@ -48,6 +48,7 @@ impl From<CreateApiKeyRequest> for pb::CreateApiKeyRequest {
             expires_at: time_to(r.expires_at),
             rate_limit: r.rate_limit.map(Into::into),
             metadata: r.metadata,
+            allowed_cidrs: r.allowed_cidrs,
             ..Default::default()
         }
     }
@@ -83,6 +84,10 @@ impl From<UpdateApiKeyRequest> for pb::UpdateApiKeyRequest {
         if let Some(enabled) = r.enabled {
             paths.push("enabled");
             key.enabled = enabled;
+        }
+        if let Some(allowed_cidrs) = r.allowed_cidrs {
+            paths.push("allowed_cidrs");
+            key.allowed_cidrs = allowed_cidrs;
         }
         pb::UpdateApiKeyRequest {
             api_key: Some(key),
@@ -134,6 +139,7 @@ impl From<pb::ApiKey> for ApiKey {
             updated_at: time_from(k.updated_at),
             revoked_at: time_from(k.revoked_at),
             rotated_at: time_from(k.rotated_at),
+            allowed_cidrs: k.allowed_cidrs,
         }
     }
 }
@@ -163,11 +169,11 @@ impl From<i32> for Outcome {
             Ok(pb::Outcome::Disabled) => Outcome::Disabled,
             Ok(pb::Outcome::RateLimited) => Outcome::RateLimited,
             Ok(pb::Outcome::InsufficientScope) => Outcome::InsufficientScope,
-            // Outcomes of policies this SDK does not expose yet (credits, IP allowlists) read as Unknown.
-            Ok(
-                pb::Outcome::UsageExceeded | pb::Outcome::IpNotAllowed | pb::Outcome::Unspecified,
-            )
-            | Err(_) => Outcome::Unknown(value),
+            Ok(pb::Outcome::IpNotAllowed) => Outcome::IpNotAllowed,
+            // Outcomes of policies this SDK does not expose yet (credits) read as Unknown.
+            Ok(pb::Outcome::UsageExceeded | pb::Outcome::Unspecified) | Err(_) => {
+                Outcome::Unknown(value)
+            }
         }
     }
 }
@@ -247,16 +253,77 @@ impl From<pb::GetApiKeyUsageResponse> for Usage {
                 .into_iter()
                 .map(|o| (o.outcome.into(), o.count))
                 .collect(),
-            series: u
-                .series
+            series: u.series.into_iter().map(Into::into).collect(),
+            unused_scopes: u.unused_scopes,
+            scope_uses: u
+                .scope_uses
                 .into_iter()
-                .map(|b| UsageBucket {
-                    start_time: time_from(b.start_time),
-                    requests: b.requests,
-                    valid: b.valid,
-                    rate_limited: b.rate_limited,
-                    other_errors: b.other_errors,
+                .map(|s| ScopeUse {
+                    scope: s.scope,
+                    last_required_at: time_from(s.last_required_at),
                 })
+                .collect(),
+        }
+    }
+}
+
+impl From<pb::UsageBucket> for UsageBucket {
+    fn from(b: pb::UsageBucket) -> Self {
+        UsageBucket {
+            start_time: time_from(b.start_time),
+            requests: b.requests,
+            valid: b.valid,
+            rate_limited: b.rate_limited,
+            other_errors: b.other_errors,
+        }
+    }
+}
+
+impl From<OrganizationUsageRequest> for pb::GetOrganizationUsageRequest {
+    fn from(r: OrganizationUsageRequest) -> Self {
+        let granularity = match r.granularity {
+            Granularity::Day => pb::Granularity::Day,
+            Granularity::Hour => pb::Granularity::Hour,
+        };
+        pb::GetOrganizationUsageRequest {
+            org_id: r.org_id,
+            granularity: granularity.into(),
+            series_start: time_to(r.series_start),
+            top_keys: r.top_keys,
+        }
+    }
+}
+
+impl From<pb::KeyUsageSummary> for KeyUsageSummary {
+    fn from(k: pb::KeyUsageSummary) -> Self {
+        KeyUsageSummary {
+            key_id: k.key_id,
+            name: k.name,
+            requests: k.requests,
+            errors: k.errors,
+            error_rate: k.error_rate,
+        }
+    }
+}
+
+impl From<pb::GetOrganizationUsageResponse> for OrganizationUsage {
+    fn from(u: pb::GetOrganizationUsageResponse) -> Self {
+        OrganizationUsage {
+            org_id: u.org_id,
+            requests: u.requests,
+            errors: u.errors,
+            error_rate: u.error_rate,
+            outcomes: u
+                .outcomes
+                .into_iter()
+                .map(|o| (o.outcome.into(), o.count))
+                .collect(),
+            series: u.series.into_iter().map(Into::into).collect(),
+            top_keys_by_requests: u.top_keys_by_requests.into_iter().map(Into::into).collect(),
+            top_keys_by_error_rate: u
+                .top_keys_by_error_rate
+                .into_iter()
+                .map(Into::into)
                 .collect(),
         }
     }

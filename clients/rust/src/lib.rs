@@ -37,17 +37,21 @@ pub mod proto {
 
 /// The async client, under the same names as the blocking one.
 pub mod r#async {
-    pub use crate::async_client::{ApiKeys, Flux};
+    pub use crate::async_client::{ApiKeys, Flux, Organizations};
 }
 
 pub use async_client::Flux as AsyncFlux;
-pub use blocking::{ApiKeys, Flux};
+pub use blocking::{ApiKeys, Flux, Organizations};
 pub use builder::FluxBuilder;
 pub use error::{from_status, Error, ErrorReason, ERROR_DOMAIN};
-pub use transport::{AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, DEFAULT_URL};
+pub use transport::{
+    AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, RawOrganizationClient, DEFAULT_URL,
+};
 pub use types::{
-    ApiKey, ApiKeyPage, CreateApiKeyRequest, IssuedApiKey, KeyInfo, KeyState, ListApiKeysRequest,
-    Outcome, RateLimit, RateLimitState, Scope, UpdateApiKeyRequest, Usage, UsageBucket, Validation,
+    ApiKey, ApiKeyPage, CreateApiKeyRequest, Granularity, IssuedApiKey, KeyInfo, KeyState,
+    KeyUsageSummary, ListApiKeysRequest, OrganizationUsage, OrganizationUsageRequest, Outcome,
+    RateLimit, RateLimitState, Scope, ScopeUse, UpdateApiKeyRequest, Usage, UsageBucket,
+    Validation,
 };
 
 /// `Result` with the SDK's [`Error`].

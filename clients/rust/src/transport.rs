@@ -12,6 +12,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::error::{Error, ERROR_DOMAIN};
 use crate::proto::v1::admin_key_service_client::AdminKeyServiceClient;
 use crate::proto::v1::api_key_service_client::ApiKeyServiceClient;
+use crate::proto::v1::organization_service_client::OrganizationServiceClient;
 use crate::proto::v1::ping_service_client::PingServiceClient;
 
 /// Where the SDK connects when neither `init_with_url` nor `FLUX_URL` says otherwise.
@@ -21,6 +22,9 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:50051";
 pub type RawApiKeyClient = ApiKeyServiceClient<InterceptedService<Channel, AuthInterceptor>>;
 /// The generated `AdminKeyService` client, authenticated.
 pub type RawAdminKeyClient = AdminKeyServiceClient<InterceptedService<Channel, AuthInterceptor>>;
+/// The generated `OrganizationService` client, authenticated.
+pub type RawOrganizationClient =
+    OrganizationServiceClient<InterceptedService<Channel, AuthInterceptor>>;
 
 /// Connection settings; see `Flux::builder`. `Debug` hides the admin key.
 #[derive(Clone)]
@@ -159,6 +163,13 @@ impl Connection {
 
     pub(crate) fn admin_keys(&self) -> Result<RawAdminKeyClient, Error> {
         Ok(AdminKeyServiceClient::with_interceptor(
+            self.channel()?,
+            self.auth.clone(),
+        ))
+    }
+
+    pub(crate) fn organizations(&self) -> Result<RawOrganizationClient, Error> {
+        Ok(OrganizationServiceClient::with_interceptor(
             self.channel()?,
             self.auth.clone(),
         ))

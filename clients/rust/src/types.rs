@@ -24,6 +24,8 @@ pub struct CreateApiKeyRequest {
     pub rate_limit: Option<RateLimit>,
     /// Free-form labels returned on validation.
     pub metadata: HashMap<String, String>,
+    /// IPv4/IPv6 CIDRs or addresses (at most 100) the end client must come from; empty: any address.
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// A partial update of key `id`: only the fields set to `Some` change.
@@ -37,6 +39,8 @@ pub struct UpdateApiKeyRequest {
     pub expires_at: Option<Option<SystemTime>>,
     pub metadata: Option<HashMap<String, String>>,
     pub enabled: Option<bool>,
+    /// Replaces the allowlist; `Some(vec![])` allows any address again.
+    pub allowed_cidrs: Option<Vec<String>>,
 }
 
 /// Which keys `api_keys().list` returns; the default lists the first 50 live keys visible.
@@ -79,6 +83,8 @@ pub struct ApiKey {
     pub updated_at: Option<SystemTime>,
     pub revoked_at: Option<SystemTime>,
     pub rotated_at: Option<SystemTime>,
+    /// CIDRs the end client's address must fall in (normalised, e.g. `203.0.113.0/24`); empty: any.
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// A key together with its secret, as returned by `create` and `rotate`: the only two places the
@@ -128,6 +134,8 @@ pub enum Outcome {
     Disabled,
     RateLimited,
     InsufficientScope,
+    /// The key has an IP allowlist and the client address was outside it (or not given).
+    IpNotAllowed,
     /// A value this SDK version does not know (or UNSPECIFIED, as 0).
     Unknown(i32),
 }
@@ -192,6 +200,64 @@ pub struct Usage {
     pub outcomes: Vec<(Outcome, i64)>,
     /// Daily buckets, oldest first.
     pub series: Vec<UsageBucket>,
+    /// The key's scopes no validation required in the last `unused_scope_days` (default 30).
+    pub unused_scopes: Vec<String>,
+    /// Each of the key's scopes with the latest validation that required it (`None`: never).
+    pub scope_uses: Vec<ScopeUse>,
+}
+
+/// When a validation last required one of a key's scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeUse {
+    pub scope: String,
+    pub last_required_at: Option<SystemTime>,
+}
+
+/// Bucket size of a usage series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    #[default]
+    Day,
+    Hour,
+}
+
+/// What `organizations().get_usage_with` asks for; the default is 30 days by day, 10 top keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrganizationUsageRequest {
+    pub org_id: String,
+    pub granularity: Granularity,
+    /// Start of the series and totals; `None`: 24 hours (hourly) or 30 days (daily) ago.
+    pub series_start: Option<SystemTime>,
+    /// Keys per top list, 1–100; 0 means 10.
+    pub top_keys: u32,
+}
+
+/// One key's traffic in an organisation's usage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyUsageSummary {
+    pub key_id: String,
+    pub name: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub error_rate: f64,
+}
+
+/// All of an organisation's keys' validations since `series_start`, and its top keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrganizationUsage {
+    pub org_id: String,
+    pub requests: i64,
+    pub errors: i64,
+    /// errors / requests, 0 when there were no requests.
+    pub error_rate: f64,
+    /// Counts per outcome.
+    pub outcomes: Vec<(Outcome, i64)>,
+    /// Buckets oldest first.
+    pub series: Vec<UsageBucket>,
+    /// Most validations first.
+    pub top_keys_by_requests: Vec<KeyUsageSummary>,
+    /// Highest error rate first, among keys with at least 10 validations.
+    pub top_keys_by_error_rate: Vec<KeyUsageSummary>,
 }
 
 /// One bucket of the usage series.
