@@ -7,6 +7,7 @@ import type { ApiKey, Scope } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
 import { Granularity, type GetApiKeyUsageResponse } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { AuditService, type ListAuditEventsResponse } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { type GetOrganizationUsageResponse, OrganizationService } from "../../gen/ts/flux/apikeys/v1/organization_pb.js";
+import { WebhookService } from "../../gen/ts/flux/apikeys/v1/webhook_pb.js";
 
 let adminKey: string | undefined;
 let onSessionLost: (reason: unknown) => void = () => {};
@@ -56,6 +57,7 @@ const transport = createConnectTransport({
 export const api: Client<typeof ApiKeyService> = createClient(ApiKeyService, transport);
 const audit: Client<typeof AuditService> = createClient(AuditService, transport);
 export const organizations: Client<typeof OrganizationService> = createClient(OrganizationService, transport);
+export const webhooks: Client<typeof WebhookService> = createClient(WebhookService, transport);
 
 /** An organisation's usage rolled up: totals, outcomes, a series and its top keys (10 each). */
 export function getOrgUsage(orgId: string, granularity: "HOUR" | "DAY"): Promise<GetOrganizationUsageResponse> {

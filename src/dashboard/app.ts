@@ -5,7 +5,7 @@ import { listScopes, session } from "./api.js";
 import { alertBox, clearOverlays, h, mount } from "./dom.js";
 import { errorText } from "./errors.js";
 
-export type Route = { view: "keys" } | { view: "key"; id: string } | { view: "settings" };
+export type Route = { view: "keys" } | { view: "key"; id: string } | { view: "settings" } | { view: "webhooks" };
 
 export interface AppState {
   orgId?: string;
@@ -66,7 +66,7 @@ export function signOut(message?: string): void {
 }
 
 function topbar(): HTMLElement {
-  const link = (label: string, view: "keys" | "settings") =>
+  const link = (label: string, view: "keys" | "settings" | "webhooks") =>
     h("button", { type: "button", class: "nav-link", "data-view": view, onclick: () => navigate({ view }) }, label);
   return h(
     "header",
@@ -75,14 +75,14 @@ function topbar(): HTMLElement {
       "div",
       { class: "topbar-inner" },
       h("div", { class: "brand" }, h("img", { src: "/favicon.svg", alt: "", width: 24, height: 24 }), h("span", null, "Flux ", h("span", { class: "brand-sub" }, "API Keys"))),
-      h("nav", { class: "nav", "aria-label": "Main" }, link("Keys", "keys"), link("Settings", "settings")),
+      h("nav", { class: "nav", "aria-label": "Main" }, link("Keys", "keys"), link("Webhooks", "webhooks"), link("Settings", "settings")),
       h("button", { type: "button", class: "btn btn-ghost sign-out", onclick: () => signOut("You signed out. The admin key was cleared from this tab.") }, "Sign out"),
     ),
   );
 }
 
 function updateNav(route: Route) {
-  const active = route.view === "settings" ? "settings" : "keys";
+  const active = route.view === "settings" || route.view === "webhooks" ? route.view : "keys";
   for (const b of Array.from(document.querySelectorAll<HTMLElement>(".nav-link"))) {
     if (b.dataset.view === active) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");

@@ -7,10 +7,12 @@ import { renderKeyPage } from "./key-page.js";
 import { renderKeysView } from "./keys-view.js";
 import { renderScopesView } from "./scopes-view.js";
 import { renderSignIn } from "./sign-in.js";
+import { renderWebhooksView } from "./webhooks-view.js";
 
 configure({
   view(route, main) {
     if (route.view === "settings") return renderScopesView(main);
+    if (route.view === "webhooks") return renderWebhooksView(main);
     if (route.view === "key") return renderKeyPage(main, route.id);
     return renderKeysView(main);
   },
