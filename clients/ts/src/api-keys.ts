@@ -36,7 +36,7 @@ export class ApiKeys {
 
   /** Like `validate`, but resolves to the whole answer (outcome, rate-limit state) instead of rejecting. */
   async check(rawKey: string, options: ValidateOptions = {}): Promise<ValidationResult> {
-    const res = await this.raw.validateApiKey({ key: rawKey, requiredScopes: options.requiredScopes ?? [], clientIp: options.clientIp ?? "" });
+    const res = await this.raw.validateApiKey({ key: rawKey, requiredScopes: options.requiredScopes ?? [], clientIp: options.clientIp ?? "", cost: options.cost });
     return toValidationResult(res);
   }
 

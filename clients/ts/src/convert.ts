@@ -1,12 +1,16 @@
 // Wire messages (gen/ts) → the SDK's value types: Timestamps become Dates, int64 bigints become numbers,
 // enums become their names without prefix.
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
-import { type ApiKey as WireApiKey, KeyState as WireKeyState, type Scope as WireScope } from "./gen/flux/apikeys/v1/api_key_pb.js";
+import { type ApiKey as WireApiKey, type Credits as WireCredits, KeyState as WireKeyState, type Scope as WireScope } from "./gen/flux/apikeys/v1/api_key_pb.js";
+import type { OrganizationPolicy as WireOrganizationPolicy } from "./gen/flux/apikeys/v1/organization_pb.js";
 import type { GetApiKeyUsageResponse, UsageBucket as WireUsageBucket } from "./gen/flux/apikeys/v1/usage_pb.js";
 import type { GetOrganizationUsageResponse, KeyUsageSummary as WireKeyUsageSummary } from "./gen/flux/apikeys/v1/organization_pb.js";
 import {
+  type CreditsState as WireCreditsState,
   type KeyInfo as WireKeyInfo,
+  type OrganizationState as WireOrganizationState,
   Outcome as WireOutcome,
+  PolicyLevel as WirePolicyLevel,
   type RateLimitState as WireRateLimitState,
   type ValidateApiKeyResponse,
 } from "./gen/flux/apikeys/v1/validation_pb.js";
@@ -14,6 +18,10 @@ import {
   ApiKey,
   type ApiKeyFields,
   CreatedApiKey,
+  type Credits,
+  type CreditsState,
+  type OrganizationPolicy,
+  type OrganizationState,
   RotatedApiKey,
   KeyInfo,
   type KeyState,
@@ -50,6 +58,7 @@ function apiKeyFields(k: WireApiKey): ApiKeyFields {
     expiresAt: toDate(k.expiresAt),
     metadata: { ...k.metadata },
     allowedCidrs: [...k.allowedCidrs],
+    credits: toCredits(k.credits),
     enabled: k.enabled,
     state: toKeyState(k.state),
     displayHint: k.displayHint,
@@ -79,7 +88,33 @@ export function toRateLimitState(r: WireRateLimitState | undefined): RateLimitSt
   return { limit: r.limit, remaining: r.remaining, resetAt: toDate(r.resetAt), retryAfterMs: r.retryAfterMs };
 }
 
-export function toKeyInfo(k: WireKeyInfo, rateLimit: RateLimitState | undefined): KeyInfo {
+export function toCredits(c: WireCredits | undefined): Credits | undefined {
+  if (!c) return undefined;
+  const r = c.refill;
+  if (!r) return { remaining: toCount(c.remaining) };
+  const refill: NonNullable<Credits["refill"]> = { amount: toCount(r.amount), lastRefillAt: toDate(r.lastRefillAt) };
+  if (r.schedule.case === "intervalSeconds") refill.intervalSeconds = r.schedule.value;
+  if (r.schedule.case === "dayOfMonth") refill.dayOfMonth = r.schedule.value;
+  return { remaining: toCount(c.remaining), refill };
+}
+
+const toCreditsState = (c: WireCreditsState | undefined): CreditsState | undefined =>
+  c && { remaining: toCount(c.remaining), nextRefillAt: toDate(c.nextRefillAt) };
+
+const toOrganizationState = (o: WireOrganizationState | undefined): OrganizationState | undefined =>
+  o && { rateLimit: toRateLimitState(o.rateLimit), credits: toCreditsState(o.credits) };
+
+export const toOrganizationPolicy = (p: WireOrganizationPolicy | undefined): OrganizationPolicy => {
+  const w = required(p, "policy");
+  return {
+    orgId: w.orgId,
+    rateLimit: w.rateLimit ? { requests: w.rateLimit.requests, windowSeconds: w.rateLimit.windowSeconds } : undefined,
+    credits: toCredits(w.credits),
+    updatedAt: toDate(w.updatedAt),
+  };
+};
+
+export function toKeyInfo(k: WireKeyInfo, rateLimit: RateLimitState | undefined, res?: ValidateApiKeyResponse): KeyInfo {
   return new KeyInfo({
     id: k.id,
     orgId: k.orgId,
@@ -88,6 +123,8 @@ export function toKeyInfo(k: WireKeyInfo, rateLimit: RateLimitState | undefined)
     metadata: { ...k.metadata },
     expiresAt: toDate(k.expiresAt),
     rateLimit,
+    credits: toCreditsState(res?.credits),
+    organization: toOrganizationState(res?.organization),
   });
 }
 
@@ -96,9 +133,12 @@ export function toValidationResult(res: ValidateApiKeyResponse): ValidationResul
   return {
     valid: res.valid,
     outcome: toOutcome(res.outcome),
-    key: res.key ? toKeyInfo(res.key, rateLimit) : undefined,
+    key: res.key ? toKeyInfo(res.key, rateLimit, res) : undefined,
     rateLimit,
     missingScopes: [...res.missingScopes],
+    credits: toCreditsState(res.credits),
+    organization: toOrganizationState(res.organization),
+    refusedBy: res.refusedBy === WirePolicyLevel.UNSPECIFIED ? undefined : ((WirePolicyLevel[res.refusedBy] as "KEY" | "ORGANIZATION" | undefined) ?? undefined),
   };
 }
 
@@ -107,6 +147,7 @@ const toBucket = (b: WireUsageBucket): UsageBucket => ({
   requests: toCount(b.requests),
   valid: toCount(b.valid),
   rateLimited: toCount(b.rateLimited),
+  usageExceeded: toCount(b.usageExceeded),
   otherErrors: toCount(b.otherErrors),
 });
 

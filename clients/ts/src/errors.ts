@@ -1,7 +1,7 @@
 // The SDK's error hierarchy. RPC failures become these through error-mapping.ts (one function);
 // validation refusals become InvalidKeyError and its subclasses through validation.ts.
 import type { Code } from "@connectrpc/connect";
-import type { KeyInfo, Outcome, RateLimitState } from "./types.js";
+import type { CreditsState, KeyInfo, Outcome, PolicyLevel, RateLimitState } from "./types.js";
 
 export interface FluxErrorInit {
   /** The gRPC / Connect status code; undefined for validation refusals, which are answers, not RPC errors. */
@@ -86,16 +86,37 @@ export class InsufficientScopeError extends InvalidKeyError {
   }
 }
 
-/** The key's rate limit is exhausted: retry after `retryAfterMs`; the window refills at `resetAt`. */
+/**
+ * A rate limit is exhausted — the key's, or its organisation's shared one (`refusedBy`): retry after `retryAfterMs`;
+ * the window refills at `resetAt`.
+ */
 export class RateLimitedError extends InvalidKeyError {
   declare readonly retryAfterMs: number;
   readonly resetAt: Date | undefined;
+  /** The window that refused: the key's, or the organisation's when `refusedBy` is "ORGANIZATION". */
   readonly rateLimit: RateLimitState | undefined;
+  readonly refusedBy: PolicyLevel;
 
-  constructor(message: string, init: { keyInfo?: KeyInfo; rateLimit?: RateLimitState }) {
+  constructor(message: string, init: { keyInfo?: KeyInfo; rateLimit?: RateLimitState; refusedBy?: PolicyLevel }) {
     const retryAfterMs = init.rateLimit?.retryAfterMs ?? 0;
     super(message, { outcome: "RATE_LIMITED", keyInfo: init.keyInfo, retryAfterMs });
     this.resetAt = init.rateLimit?.resetAt;
     this.rateLimit = init.rateLimit;
+    this.refusedBy = init.refusedBy ?? "KEY";
+  }
+}
+
+/**
+ * The credit balance cannot pay the call's cost — the key's, or its organisation's shared one (`refusedBy`). Nothing
+ * was spent. `credits` is the refusing balance; it refills at `credits.nextRefillAt` when it has a refill.
+ */
+export class UsageExceededError extends InvalidKeyError {
+  readonly refusedBy: PolicyLevel;
+  readonly credits: CreditsState | undefined;
+
+  constructor(message: string, init: { keyInfo?: KeyInfo; refusedBy?: PolicyLevel; credits?: CreditsState }) {
+    super(message, { outcome: "USAGE_EXCEEDED", keyInfo: init.keyInfo });
+    this.refusedBy = init.refusedBy ?? "KEY";
+    this.credits = init.credits;
   }
 }

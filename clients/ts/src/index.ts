@@ -21,6 +21,7 @@ export {
   ThrottledError,
   UnavailableError,
   UnknownScopeError,
+  UsageExceededError,
 } from "./errors.js";
 export {
   ApiKey,
@@ -38,6 +39,12 @@ export {
   type Scope,
   type KeyUsageSummary,
   type OrganizationUsage,
+  type CreditRefill,
+  type Credits,
+  type CreditsState,
+  type OrganizationPolicy,
+  type OrganizationState,
+  type PolicyLevel,
   type Usage,
   type UsageBucket,
   type ValidationResult,
@@ -48,6 +55,7 @@ export type {
   RotateOptions,
   UpdateApiKeyInput,
   OrganizationUsageOptions,
+  OrganizationPolicyInput,
   UsageOptions,
   ValidateOptions,
 } from "./requests.js";

@@ -7,8 +7,8 @@ import type {
   UpdateApiKeyRequestSchema,
 } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
 import { Granularity as WireGranularity, type GetApiKeyUsageRequestSchema } from "./gen/flux/apikeys/v1/usage_pb.js";
-import type { GetOrganizationUsageRequestSchema } from "./gen/flux/apikeys/v1/organization_pb.js";
-import type { Granularity, RateLimit } from "./types.js";
+import type { GetOrganizationUsageRequestSchema, UpdateOrganizationPolicyRequestSchema } from "./gen/flux/apikeys/v1/organization_pb.js";
+import type { Credits, Granularity, RateLimit } from "./types.js";
 
 export interface CreateApiKeyInput {
   /** The organisation the key belongs to. */
@@ -25,6 +25,8 @@ export interface CreateApiKeyInput {
   metadata?: Record<string, string>;
   /** IPv4/IPv6 CIDRs or addresses (at most 100) the end client must come from; absent or empty: any address. */
   allowedCidrs?: string[];
+  /** null / absent: unmetered. A balance validations spend, optionally refilled. */
+  credits?: Credits | null;
 }
 
 /** Only the fields given (not undefined) change; null clears rateLimit or expiresAt. */
@@ -37,6 +39,14 @@ export interface UpdateApiKeyInput {
   enabled?: boolean;
   /** Replaces the allowlist; [] removes it. */
   allowedCidrs?: string[];
+  /** Sets the balance (and refill) anew; null makes the key unmetered. */
+  credits?: Credits | null;
+}
+
+/** The organisation's shared limits to set: a field given (null clears it) changes, an absent one stays. */
+export interface OrganizationPolicyInput {
+  rateLimit?: RateLimit | null;
+  credits?: Credits | null;
 }
 
 export interface ListApiKeysInput {
@@ -54,6 +64,8 @@ export interface ValidateOptions {
   requiredScopes?: string[];
   /** The end client's IPv4 or IPv6 address; a key with allowed CIDRs refuses it (IP_NOT_ALLOWED) outside them or absent. */
   clientIp?: string;
+  /** Credits this call spends (0–1,000,000; default 1). 0 reads the balance without spending. */
+  cost?: number;
 }
 
 export interface RotateOptions {
@@ -90,7 +102,22 @@ export function createRequest(input: CreateApiKeyInput): MessageInitShape<typeof
     rateLimit: input.rateLimit ?? undefined,
     metadata: input.metadata ?? {},
     allowedCidrs: input.allowedCidrs ?? [],
+    credits: creditsRequest(input.credits),
   };
+}
+
+/** The wire form of a balance: uint64s as bigint, the refill schedule as its oneof. */
+export function creditsRequest(c: Credits | null | undefined) {
+  if (!c) return undefined;
+  const r = c.refill;
+  const schedule =
+    r?.dayOfMonth !== undefined ? { case: "dayOfMonth" as const, value: r.dayOfMonth } : r?.intervalSeconds !== undefined ? { case: "intervalSeconds" as const, value: r.intervalSeconds } : { case: undefined };
+  return { remaining: BigInt(c.remaining), refill: r && { amount: BigInt(r.amount), schedule } };
+}
+
+export function organizationPolicyRequest(orgId: string, input: OrganizationPolicyInput): MessageInitShape<typeof UpdateOrganizationPolicyRequestSchema> {
+  const paths = [...(input.rateLimit !== undefined ? ["rate_limit"] : []), ...(input.credits !== undefined ? ["credits"] : [])];
+  return { policy: { orgId, rateLimit: input.rateLimit ?? undefined, credits: creditsRequest(input.credits) }, updateMask: { paths } };
 }
 
 // Facade field → update_mask path (the proto's snake_case names).
@@ -102,6 +129,7 @@ const MASK_PATH: Record<keyof UpdateApiKeyInput, string> = {
   metadata: "metadata",
   enabled: "enabled",
   allowedCidrs: "allowed_cidrs",
+  credits: "credits",
 };
 
 export function updateRequest(id: string, input: UpdateApiKeyInput): MessageInitShape<typeof UpdateApiKeyRequestSchema> {
@@ -116,6 +144,7 @@ export function updateRequest(id: string, input: UpdateApiKeyInput): MessageInit
       metadata: input.metadata,
       enabled: input.enabled,
       allowedCidrs: input.allowedCidrs,
+      credits: creditsRequest(input.credits),
     },
     updateMask: { paths: fields.map((f) => MASK_PATH[f]) },
   };

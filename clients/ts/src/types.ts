@@ -12,7 +12,8 @@ export type Outcome =
   | "DISABLED"
   | "RATE_LIMITED"
   | "INSUFFICIENT_SCOPE"
-  | "IP_NOT_ALLOWED";
+  | "IP_NOT_ALLOWED"
+  | "USAGE_EXCEEDED";
 
 /** Lifecycle state of a key (proto enum KeyState without its KEY_STATE_ prefix). */
 export type KeyState = "UNSPECIFIED" | "ACTIVE" | "DISABLED" | "REVOKED" | "EXPIRED";
@@ -36,6 +37,48 @@ export interface RateLimitState {
   retryAfterMs: number;
 }
 
+/** How a credit balance refills: back to `amount` every `intervalSeconds`, or on `dayOfMonth` (1–31, 00:00 UTC). */
+export interface CreditRefill {
+  amount: number;
+  intervalSeconds?: number;
+  /** 31 means the last day of shorter months. */
+  dayOfMonth?: number;
+  /** When the balance was last refilled (or set); output only. */
+  lastRefillAt?: Date;
+}
+
+/** A credit balance (0–10^15) that validations spend (`cost`, default 1), with an optional refill. */
+export interface Credits {
+  remaining: number;
+  refill?: CreditRefill;
+}
+
+/** A balance after a validation. */
+export interface CreditsState {
+  remaining: number;
+  /** Absent without refill. */
+  nextRefillAt: Date | undefined;
+}
+
+/** Whose policy refused a validation (RATE_LIMITED and USAGE_EXCEEDED): the key's own or its organisation's. */
+export type PolicyLevel = "KEY" | "ORGANIZATION";
+
+/** The organisation's shared window and balance after a validation (absent when it has no policy). */
+export interface OrganizationState {
+  rateLimit: RateLimitState | undefined;
+  credits: CreditsState | undefined;
+}
+
+/** Limits all of an organisation's keys share, on top of each key's own. */
+export interface OrganizationPolicy {
+  orgId: string;
+  rateLimit: RateLimit | undefined;
+  /** The shared balance as it is now. */
+  credits: Credits | undefined;
+  /** Absent if never set. */
+  updatedAt: Date | undefined;
+}
+
 /** Fields every key carries, as stored by Flux. Never the secret. */
 export interface ApiKeyFields {
   id: string;
@@ -49,6 +92,8 @@ export interface ApiKeyFields {
   metadata: Record<string, string>;
   /** CIDRs the end client's address must fall in (normalised, e.g. "203.0.113.0/24"); empty: any address. */
   allowedCidrs: string[];
+  /** Absent: unmetered. `remaining` is the balance now. */
+  credits?: Credits;
   enabled: boolean;
   state: KeyState;
   /** Tells keys apart without revealing them, e.g. "flux_…a1B2". */
@@ -69,6 +114,7 @@ export class ApiKey implements ApiKeyFields {
   declare readonly expiresAt: Date | undefined;
   declare readonly metadata: Record<string, string>;
   declare readonly allowedCidrs: string[];
+  declare readonly credits: Credits | undefined;
   declare readonly enabled: boolean;
   declare readonly state: KeyState;
   declare readonly displayHint: string;
@@ -123,6 +169,10 @@ export interface KeyInfoFields {
   expiresAt: Date | undefined;
   /** Absent when the key has no rate limit. */
   rateLimit: RateLimitState | undefined;
+  /** The key's balance after this validation; absent when it has no credits. */
+  credits?: CreditsState;
+  /** The organisation's shared state after this validation; absent when it has no policy. */
+  organization?: OrganizationState;
 }
 
 /** What `validate` resolves to. */
@@ -134,6 +184,8 @@ export class KeyInfo implements KeyInfoFields {
   declare readonly metadata: Record<string, string>;
   declare readonly expiresAt: Date | undefined;
   declare readonly rateLimit: RateLimitState | undefined;
+  declare readonly credits: CreditsState | undefined;
+  declare readonly organization: OrganizationState | undefined;
 
   constructor(fields: KeyInfoFields) {
     Object.assign(this, fields);
@@ -153,6 +205,12 @@ export interface ValidationResult {
   rateLimit: RateLimitState | undefined;
   /** Required scopes the key lacks (INSUFFICIENT_SCOPE only). */
   missingScopes: string[];
+  /** The key's balance after the call (keys with credits). */
+  credits?: CreditsState;
+  /** The organisation's shared state (organisations with a policy). */
+  organization?: OrganizationState;
+  /** RATE_LIMITED and USAGE_EXCEEDED: whose policy refused. */
+  refusedBy?: PolicyLevel;
 }
 
 export interface UsageBucket {
@@ -160,6 +218,8 @@ export interface UsageBucket {
   requests: number;
   valid: number;
   rateLimited: number;
+  /** USAGE_EXCEEDED (not counted in otherErrors). */
+  usageExceeded: number;
   otherErrors: number;
 }
 

@@ -4,6 +4,7 @@ import {
   InsufficientScopeError,
   InvalidKeyError,
   RateLimitedError,
+  UsageExceededError,
 } from "./errors.js";
 import type { KeyInfo, Outcome, ValidationResult } from "./types.js";
 
@@ -16,6 +17,7 @@ const DESCRIPTION: Record<Exclude<Outcome, "VALID">, string> = {
   REVOKED: "the key has been revoked",
   DISABLED: "the key is disabled",
   RATE_LIMITED: "the key's rate limit is exhausted",
+  USAGE_EXCEEDED: "the credit balance cannot pay this call's cost",
   INSUFFICIENT_SCOPE: "the key lacks required scopes",
   IP_NOT_ALLOWED: "the client's address is outside the key's allowed CIDRs",
 };
@@ -26,8 +28,17 @@ export function refusalError(result: ValidationResult): InvalidKeyError {
   const message = `invalid API key: ${DESCRIPTION[outcome]} (${outcome})`;
   switch (outcome) {
     case "RATE_LIMITED": {
-      const retryAfterMs = result.rateLimit?.retryAfterMs ?? 0;
-      return new RateLimitedError(`${message}; retry after ${retryAfterMs} ms`, { keyInfo: result.key, rateLimit: result.rateLimit });
+      const refusedBy = result.refusedBy ?? "KEY";
+      const rateLimit = refusedBy === "ORGANIZATION" ? result.organization?.rateLimit : result.rateLimit;
+      const retryAfterMs = rateLimit?.retryAfterMs ?? 0;
+      const why = refusedBy === "ORGANIZATION" ? message.replace("the key's rate limit", "the organisation's shared rate limit") : message;
+      return new RateLimitedError(`${why}; retry after ${retryAfterMs} ms`, { keyInfo: result.key, rateLimit, refusedBy });
+    }
+    case "USAGE_EXCEEDED": {
+      const refusedBy = result.refusedBy ?? "KEY";
+      const credits = refusedBy === "ORGANIZATION" ? result.organization?.credits : result.credits;
+      const why = refusedBy === "ORGANIZATION" ? message.replace("the credit balance", "the organisation's shared credit balance") : message;
+      return new UsageExceededError(why, { keyInfo: result.key, refusedBy, credits });
     }
     case "INSUFFICIENT_SCOPE":
       return new InsufficientScopeError(`${message}: missing ${result.missingScopes.join(", ")}`, {
