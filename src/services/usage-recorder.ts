@@ -80,9 +80,12 @@ export class UsageRecorder {
     this.lastUsed = new Map();
     this.scopeUses = new Map();
     const started = performance.now();
+    if (scopeUses.length) {
+      // Apart from the counts: a failed write of these hints (last-required times, idempotent) loses no count.
+      await this.store.applyScopeUses(scopeUses).catch((err) => this.opts.onFlushError?.(err, 0));
+    }
     try {
       await this.store.apply(increments, lastUsed);
-      if (scopeUses.length) await this.store.applyScopeUses(scopeUses);
       this.lastFlushAt = performance.now();
       this.opts.onFlushed?.(increments.length, this.lastFlushAt - started);
     } catch (err) {

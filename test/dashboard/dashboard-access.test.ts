@@ -92,4 +92,14 @@ describe("organisation overview and unused scopes at 1280 px", { timeout: 60_000
     await page.getByRole("button", { name: "flaky key" }).click();
     await expect.poll(() => page.locator(".details .cidrs").textContent()).toBe("192.0.2.0/24");
   });
+
+  it("lays the overview out without overflow on a 390 px phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole("button", { name: /← Keys of/ }).click();
+    await page.getByRole("tab", { name: "Overview" }).click();
+    await expect.poll(() => page.locator('[data-stat="org-requests"] .stat-value').textContent()).toBe("24");
+    await page.locator("#org-chart").waitFor();
+    await assertAccessibleLayout(page, 390);
+    await screenshot(page, "mobile-org-overview");
+  });
 });

@@ -2,6 +2,7 @@
 // IPv6); a key with a list validated without an address is IP_NOT_ALLOWED; an empty list allows any address; a
 // refused address spends no rate-limit budget; malformed CIDRs are refused at create and update with nothing written.
 import { Code } from "@connectrpc/connect";
+import { AuditService } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
@@ -97,6 +98,12 @@ describe.each(STORE_KINDS)("on the %s store", (kind) => {
       expect(await check(secret, "198.51.100.1")).toBe("IP_NOT_ALLOWED");
       await c().call(ApiKeyService, "updateApiKey", { apiKey: { id: key.id, allowedCidrs: [] }, updateMask: { paths: ["allowed_cidrs"] } }, ADMIN_KEY);
       expect(await check(secret, "198.51.100.1")).toBe("VALID");
+      // Each change is audited with its mask and the list before and after.
+      const events = (await c().call(AuditService, "listAuditEvents", { targetId: key.id }, ADMIN_KEY)).events.filter((e) => e.updateMask.includes("allowed_cidrs"));
+      expect(events.map((e) => [e.before?.allowed_cidrs ?? null, e.after?.allowed_cidrs ?? null])).toEqual([
+        [["192.0.2.0/24"], null],
+        [null, ["192.0.2.0/24"]],
+      ]);
     });
 
     it("refuses malformed CIDRs at create, naming at most five, with nothing written", async () => {
