@@ -8,13 +8,21 @@ from typing import Any, Iterable, List, Mapping, Optional, Union
 import grpc
 import grpc.aio
 
-from flux.apikeys.v1 import admin_key_service_pb2_grpc, api_key_service_pb2, api_key_service_pb2_grpc, organization_pb2_grpc
+from flux.apikeys.v1 import (
+    admin_key_service_pb2_grpc,
+    api_key_service_pb2,
+    api_key_service_pb2_grpc,
+    organization_pb2,
+    organization_pb2_grpc,
+)
 
 from . import _convert, _requests
 from ._client import DEFAULT_TIMEOUT_SECONDS
 from ._connection import PemSource, TlsOptions, open_async_channel
 from ._errors import from_rpc_error
 from ._models import (
+    Credits,
+    OrganizationPolicy,
     ApiKey,
     ApiKeyPage,
     CreatedApiKey,
@@ -96,16 +104,21 @@ class AsyncApiKeys:
         rate_limit: Optional[RateLimit] = None,
         metadata: Optional[Mapping[str, str]] = None,
         allowed_cidrs: Optional[Iterable[str]] = None,
+        credits: Optional[Credits] = None,
     ) -> CreatedApiKey:
         """Issues a key. The result's .secret is shown only now: store it."""
-        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata, allowed_cidrs)
+        request = _requests.create(org_id, name, scopes, expires_at, rate_limit, metadata, allowed_cidrs, credits)
         return _convert.created_api_key(await self._client().call("CreateApiKey", request))
 
     async def validate(
-        self, raw_key: str, required_scopes: Optional[Iterable[str]] = None, client_ip: Optional[str] = None
+        self,
+        raw_key: str,
+        required_scopes: Optional[Iterable[str]] = None,
+        client_ip: Optional[str] = None,
+        cost: Optional[int] = None,
     ) -> KeyInfo:
         """The key's info when valid; raises InvalidKeyError (RateLimitedError, InsufficientScopeError) otherwise."""
-        response = await self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes, client_ip))
+        response = await self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes, client_ip, cost))
         return _convert.key_info_or_raise(response)
 
     async def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:
@@ -127,6 +140,7 @@ class AsyncApiKeys:
         metadata: Union[Mapping[str, str], _Unset] = UNSET,
         enabled: Union[bool, _Unset] = UNSET,
         allowed_cidrs: Union[Iterable[str], _Unset] = UNSET,
+        credits: Union[Credits, None, _Unset] = UNSET,
     ) -> ApiKey:
         """Changes only the fields passed; rate_limit=None removes the limit, expires_at=None the expiry."""
         request = _requests.update(
@@ -138,6 +152,7 @@ class AsyncApiKeys:
             metadata=metadata,
             enabled=enabled,
             allowed_cidrs=allowed_cidrs,
+            credits=credits,
         )
         return _convert.api_key((await self._client().call("UpdateApiKey", request)).api_key)
 
@@ -209,5 +224,23 @@ class AsyncOrganizations:
         request = _requests.organization_usage(org_id, granularity, series_start, top_keys)
         return _convert.organization_usage(await client.call("GetOrganizationUsage", request, client.raw_organizations))
 
+
+    async def get_policy(self, org_id: str) -> OrganizationPolicy:
+        """The organisation's shared policy (rate limit and credits, None when not set; credits.remaining: now)."""
+        client = self._client()
+        request = organization_pb2.GetOrganizationPolicyRequest(org_id=org_id)
+        return _convert.organization_policy((await client.call("GetOrganizationPolicy", request, client.raw_organizations)).policy)
+
+    async def update_policy(
+        self,
+        org_id: str,
+        *,
+        rate_limit: Union[RateLimit, None, _Unset] = UNSET,
+        credits: Union[Credits, None, _Unset] = UNSET,
+    ) -> OrganizationPolicy:
+        """Sets the shared limits passed (None clears one); every replica applies it before this returns."""
+        client = self._client()
+        request = _requests.organization_policy(org_id, rate_limit, credits)
+        return _convert.organization_policy((await client.call("UpdateOrganizationPolicy", request, client.raw_organizations)).policy)
 
 __all__ = ["AsyncApiKeys", "AsyncClient", "AsyncOrganizations"]

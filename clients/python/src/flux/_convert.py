@@ -9,11 +9,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, organization_pb2, usage_pb2, validation_pb2
 
-from ._errors import InsufficientScopeError, InvalidKeyError, RateLimitedError
+from ._errors import InsufficientScopeError, InvalidKeyError, RateLimitedError, UsageExceededError
 from ._models import (
     ApiKey,
     CreatedApiKey,
+    CreditRefill,
+    Credits,
+    CreditsState,
     KeyInfo,
+    OrganizationPolicy,
+    OrganizationState,
     KeyState,
     Outcome,
     RateLimit,
@@ -51,6 +56,50 @@ def to_rate_limit(value: RateLimit) -> api_key_pb2.RateLimit:
     return api_key_pb2.RateLimit(requests=value.requests, window_seconds=value.window_seconds)
 
 
+def to_credits(value: Credits) -> api_key_pb2.Credits:
+    message = api_key_pb2.Credits(remaining=value.remaining)
+    refill = value.refill
+    if refill is not None:
+        message.refill.amount = refill.amount
+        if refill.day_of_month is not None:
+            message.refill.day_of_month = refill.day_of_month
+        elif refill.interval_seconds is not None:
+            message.refill.interval_seconds = refill.interval_seconds
+    return message
+
+
+def credits(message: api_key_pb2.Credits) -> Credits:
+    if not message.HasField("refill"):
+        return Credits(remaining=message.remaining)
+    r = message.refill
+    schedule = r.WhichOneof("schedule")
+    return Credits(
+        remaining=message.remaining,
+        refill=CreditRefill(
+            amount=r.amount,
+            interval_seconds=r.interval_seconds if schedule == "interval_seconds" else None,
+            day_of_month=r.day_of_month if schedule == "day_of_month" else None,
+            last_refill_at=timestamp(r, "last_refill_at"),
+        ),
+    )
+
+
+def credits_state(message: validation_pb2.CreditsState) -> CreditsState:
+    return CreditsState(remaining=message.remaining, next_refill_at=timestamp(message, "next_refill_at"))
+
+
+def organization_policy(message: organization_pb2.OrganizationPolicy) -> OrganizationPolicy:
+    rate_limit = None
+    if message.HasField("rate_limit"):
+        rate_limit = RateLimit(requests=message.rate_limit.requests, window_seconds=message.rate_limit.window_seconds)
+    return OrganizationPolicy(
+        org_id=message.org_id,
+        rate_limit=rate_limit,
+        credits=credits(message.credits) if message.HasField("credits") else None,
+        updated_at=timestamp(message, "updated_at"),
+    )
+
+
 def api_key(message: api_key_pb2.ApiKey) -> ApiKey:
     return ApiKey(**_api_key_fields(message))
 
@@ -85,6 +134,7 @@ def _api_key_fields(message: api_key_pb2.ApiKey) -> dict[str, Any]:
         revoked_at=timestamp(message, "revoked_at"),
         rotated_at=timestamp(message, "rotated_at"),
         allowed_cidrs=tuple(message.allowed_cidrs),
+        credits=credits(message.credits) if message.HasField("credits") else None,
     )
 
 
@@ -116,6 +166,7 @@ def _bucket(bucket: usage_pb2.UsageBucket) -> UsageBucket:
         valid=bucket.valid,
         rate_limited=bucket.rate_limited,
         other_errors=bucket.other_errors,
+        usage_exceeded=bucket.usage_exceeded,
     )
 
 
@@ -148,6 +199,17 @@ def rate_limit_state(message: validation_pb2.RateLimitState) -> RateLimitState:
 def key_info_or_raise(message: validation_pb2.ValidateApiKeyResponse) -> KeyInfo:
     """The validated key's info; raises the matching InvalidKeyError subclass for any non-VALID outcome."""
     limit = rate_limit_state(message.rate_limit) if message.HasField("rate_limit") else None
+    balance = credits_state(message.credits) if message.HasField("credits") else None
+    org = None
+    if message.HasField("organization"):
+        o = message.organization
+        org = OrganizationState(
+            rate_limit=rate_limit_state(o.rate_limit) if o.HasField("rate_limit") else None,
+            credits=credits_state(o.credits) if o.HasField("credits") else None,
+        )
+    refused_by = validation_pb2.PolicyLevel.Name(message.refused_by).removeprefix("POLICY_LEVEL_")
+    if refused_by == "UNSPECIFIED":
+        refused_by = "KEY"
     info = None
     if message.HasField("key"):
         key = message.key
@@ -159,6 +221,8 @@ def key_info_or_raise(message: validation_pb2.ValidateApiKeyResponse) -> KeyInfo
             metadata=dict(key.metadata),
             expires_at=timestamp(key, "expires_at"),
             rate_limit=limit,
+            credits=balance,
+            organization=org,
         )
     outcome = outcome_name(message.outcome)
     if message.valid and info is not None:
@@ -167,14 +231,21 @@ def key_info_or_raise(message: validation_pb2.ValidateApiKeyResponse) -> KeyInfo
         outcome = "UNSPECIFIED"
     text = f"API key refused: {outcome}"
     if outcome == "RATE_LIMITED":
-        retry_after = limit.retry_after if limit is not None else 0.0
-        reset_at = limit.reset_at if limit is not None else None
+        window = org.rate_limit if refused_by == "ORGANIZATION" and org is not None else limit
+        retry_after = window.retry_after if window is not None else 0.0
+        reset_at = window.reset_at if window is not None else None
         raise RateLimitedError(
-            f"{text} (retry after {retry_after:.3f}s)",
+            f"{text} by the {refused_by.lower()} (retry after {retry_after:.3f}s)",
             outcome=outcome,
             key_info=info,
             retry_after=retry_after,
             reset_at=reset_at,
+            refused_by=refused_by,
+        )
+    if outcome == "USAGE_EXCEEDED":
+        refusing = org.credits if refused_by == "ORGANIZATION" and org is not None else balance
+        raise UsageExceededError(
+            f"{text} by the {refused_by.lower()}", outcome=outcome, key_info=info, refused_by=refused_by, credits=refusing
         )
     if outcome == "INSUFFICIENT_SCOPE":
         missing = tuple(message.missing_scopes)

@@ -108,12 +108,26 @@ class InsufficientScopeError(InvalidKeyError):
 
 
 class RateLimitedError(InvalidKeyError):
-    """The key's rate limit is exhausted: retry after `retry_after` seconds, the window ends at `reset_at`."""
+    """A rate limit is exhausted (the key's, or its organisation's: refused_by): retry after `retry_after` seconds,
+    the window ends at `reset_at`."""
 
-    def __init__(self, message: str, *, retry_after: float, reset_at: Optional[datetime], **kwargs: Any):
+    def __init__(
+        self, message: str, *, retry_after: float, reset_at: Optional[datetime], refused_by: str = "KEY", **kwargs: Any
+    ):
         super().__init__(message, retry_after=retry_after, **kwargs)
         self.retry_after: float = retry_after
         self.reset_at = reset_at
+        self.refused_by: str = refused_by
+
+
+class UsageExceededError(InvalidKeyError):
+    """A credit balance cannot pay the call's cost (the key's, or its organisation's: refused_by); nothing was spent.
+    credits is the refusing balance (credits.next_refill_at: when it refills, if it does)."""
+
+    def __init__(self, message: str, *, refused_by: str = "KEY", credits: Any = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.refused_by: str = refused_by
+        self.credits = credits
 
 
 ErrorReason = error_reason_pb2.ErrorReason

@@ -18,7 +18,10 @@ Outcome = Literal[
     "RATE_LIMITED",
     "INSUFFICIENT_SCOPE",
     "IP_NOT_ALLOWED",
+    "USAGE_EXCEEDED",
 ]
+# Whose policy refused a validation (RATE_LIMITED, USAGE_EXCEEDED): the key's own or its organisation's.
+PolicyLevel = Literal["KEY", "ORGANIZATION"]
 # Lifecycle state of a key (the proto enum KeyState without its KEY_STATE_ prefix).
 KeyState = Literal["UNSPECIFIED", "ACTIVE", "DISABLED", "REVOKED", "EXPIRED"]
 Granularity = Literal["HOUR", "DAY"]
@@ -44,6 +47,55 @@ class RateLimitState:
 
 
 @dataclass(frozen=True)
+class CreditRefill:
+    """Sets the balance back to `amount` every `interval_seconds`, or on `day_of_month` (1-31, 00:00 UTC)."""
+
+    amount: int
+    interval_seconds: Optional[int] = None
+    # 31 means the last day of shorter months.
+    day_of_month: Optional[int] = None
+    # When the balance was last refilled (or set); output only.
+    last_refill_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class Credits:
+    """A credit balance (0 to 10**15) that validations spend (cost, default 1), with an optional refill."""
+
+    remaining: int
+    refill: Optional[CreditRefill] = None
+
+
+@dataclass(frozen=True)
+class CreditsState:
+    """A balance after a validation."""
+
+    remaining: int
+    # None without refill.
+    next_refill_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class OrganizationState:
+    """The organisation's shared window and balance after a validation."""
+
+    rate_limit: Optional[RateLimitState] = None
+    credits: Optional[CreditsState] = None
+
+
+@dataclass(frozen=True)
+class OrganizationPolicy:
+    """Limits all of an organisation's keys share, on top of each key's own."""
+
+    org_id: str
+    rate_limit: Optional[RateLimit] = None
+    # The shared balance as it is now.
+    credits: Optional[Credits] = None
+    # None if never set.
+    updated_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """An API key as stored by Flux. Never carries the secret."""
 
@@ -63,6 +115,8 @@ class ApiKey:
     rotated_at: Optional[datetime]
     # CIDRs the end client's address must fall in (normalised, e.g. "203.0.113.0/24"); empty: any address.
     allowed_cidrs: Tuple[str, ...] = ()
+    # None: unmetered. remaining is the balance now.
+    credits: Optional[Credits] = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -99,6 +153,10 @@ class KeyInfo:
     expires_at: Optional[datetime]
     # Absent when the key has no rate limit.
     rate_limit: Optional[RateLimitState]
+    # The key's balance after this validation; None when it has no credits.
+    credits: Optional[CreditsState] = None
+    # The organisation's shared state after this validation; None when it has no policy.
+    organization: Optional[OrganizationState] = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -111,6 +169,8 @@ class UsageBucket:
     valid: int
     rate_limited: int
     other_errors: int
+    # USAGE_EXCEEDED (not counted in other_errors).
+    usage_exceeded: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from flux.apikeys.v1 import api_key_pb2, api_key_service_pb2, organization_pb2, usage_pb2, validation_pb2
 
-from ._convert import to_rate_limit, to_timestamp
-from ._models import Granularity, RateLimit
+from ._convert import to_credits, to_rate_limit, to_timestamp
+from ._models import Credits, Granularity, RateLimit
 
 
 class _Unset(enum.Enum):
@@ -33,6 +33,7 @@ def create(
     rate_limit: Optional[RateLimit],
     metadata: Optional[Mapping[str, str]],
     allowed_cidrs: Optional[Iterable[str]] = None,
+    credits: Optional[Credits] = None,
 ) -> api_key_service_pb2.CreateApiKeyRequest:
     request = api_key_service_pb2.CreateApiKeyRequest(
         org_id=org_id,
@@ -45,15 +46,20 @@ def create(
         request.expires_at.CopyFrom(to_timestamp(expires_at))
     if rate_limit is not None:
         request.rate_limit.CopyFrom(to_rate_limit(rate_limit))
+    if credits is not None:
+        request.credits.CopyFrom(to_credits(credits))
     return request
 
 
 def validate(
-    raw_key: str, required_scopes: Optional[Iterable[str]], client_ip: Optional[str] = None
+    raw_key: str, required_scopes: Optional[Iterable[str]], client_ip: Optional[str] = None, cost: Optional[int] = None
 ) -> validation_pb2.ValidateApiKeyRequest:
-    return validation_pb2.ValidateApiKeyRequest(
+    request = validation_pb2.ValidateApiKeyRequest(
         key=raw_key, required_scopes=list(required_scopes or ()), client_ip=client_ip or ""
     )
+    if cost is not None:  # absent: the server's default of 1
+        request.cost = cost
+    return request
 
 
 def update(
@@ -66,6 +72,7 @@ def update(
     metadata: Union[Mapping[str, str], _Unset],
     enabled: Union[bool, _Unset],
     allowed_cidrs: Union[Iterable[str], _Unset] = UNSET,
+    credits: Union[Credits, None, _Unset] = UNSET,
 ) -> api_key_service_pb2.UpdateApiKeyRequest:
     key = api_key_pb2.ApiKey(id=key_id)
     paths = []
@@ -92,6 +99,10 @@ def update(
     if not isinstance(allowed_cidrs, _Unset):
         key.allowed_cidrs.extend(allowed_cidrs)  # empty: any address again
         paths.append("allowed_cidrs")
+    if not isinstance(credits, _Unset):
+        if credits is not None:  # None: unmetered
+            key.credits.CopyFrom(to_credits(credits))
+        paths.append("credits")
     if not paths:
         raise ValueError("flux: update() needs at least one field to change")
     return api_key_service_pb2.UpdateApiKeyRequest(api_key=key, update_mask=FieldMask(paths=paths))
@@ -139,6 +150,24 @@ def organization_usage(
     if series_start is not None:
         request.series_start.CopyFrom(to_timestamp(series_start))
     return request
+
+
+def organization_policy(
+    org_id: str, rate_limit: Union[RateLimit, None, _Unset], credits: Union[Credits, None, _Unset]
+) -> organization_pb2.UpdateOrganizationPolicyRequest:
+    policy = organization_pb2.OrganizationPolicy(org_id=org_id)
+    paths = []
+    if not isinstance(rate_limit, _Unset):
+        if rate_limit is not None:
+            policy.rate_limit.CopyFrom(to_rate_limit(rate_limit))
+        paths.append("rate_limit")
+    if not isinstance(credits, _Unset):
+        if credits is not None:
+            policy.credits.CopyFrom(to_credits(credits))
+        paths.append("credits")
+    if not paths:
+        raise ValueError("flux: update_policy() needs rate_limit or credits")
+    return organization_pb2.UpdateOrganizationPolicyRequest(policy=policy, update_mask=FieldMask(paths=paths))
 
 
 def define_scope(name: str, description: str) -> api_key_service_pb2.DefineScopeRequest:
