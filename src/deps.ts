@@ -136,6 +136,7 @@ export async function createDeps(
   }
   const keys = new KeyService(stores.keys, stores.scopes, clock, digest, feed);
   const webhooks = createWebhooks(stores, clock, log, metrics.registry, config);
+  const adminKeys = new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest);
   const services = {
     auth,
     keys,
@@ -144,7 +145,7 @@ export async function createDeps(
     scopes: new ScopeService(stores.scopes, stores.keys, clock),
     usage: new UsageService(stores.keys, stores.usage, recorder, clock),
     organizationUsage: new OrganizationUsageService(stores.keys, stores.usage, recorder, clock),
-    adminKeys: new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest),
+    adminKeys,
     // Reads answer UNAVAILABLE at once during an outage, like every other store call; the background jobs just wait.
     audit: new AuditService(health ? guardStore(stores.audit, health, { pass: ["sweep", "prune"] }) : stores.audit, clock, log, { ...DEFAULT_AUDIT, retentionDays: config.FLUX_AUDIT_RETENTION_DAYS ?? DEFAULT_AUDIT.retentionDays }),
     recorder,
@@ -152,7 +153,7 @@ export async function createDeps(
     ledger,
     sync,
     clock,
-    leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, digest, clock, metrics, log) : undefined,
+    leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, adminKeys, digest, clock, metrics, log) : undefined,
     webhooks,
   };
   recorder.start();
@@ -184,6 +185,7 @@ function leakReports(
   config: Partial<Pick<Config, "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">>,
   stores: Stores,
   keys: KeyService,
+  adminKeys: AdminKeyService,
   digest: (s: string) => string,
   clock: Clock,
   metrics: Metrics,
@@ -197,6 +199,7 @@ function leakReports(
       reportsPerMinute: config.FLUX_LEAK_REPORTS_PER_MINUTE ?? 60,
       onToken: (label) => metrics.leakTokens.inc({ label }),
       onLeak: (i) => log.warn(i, "leak report: a live key was reported"),
+      adminKeys: { store: stores.adminKeys, service: adminKeys },
     }),
   };
 }

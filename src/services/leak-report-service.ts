@@ -1,17 +1,19 @@
 // Leak reports from secret scanners (GitHub's secret-scanning partner program and the like): which reported tokens
 // are live keys, and what happens to them. Signatures are checked before this (leak-signature.ts); here every
 // token is looked up by digest only, and a live key gets its API_KEY_LEAK_REPORTED audit event, then is revoked or
-// disabled through the key service (so every live replica refuses it before the answer) or only reported.
+// disabled through the key service (so every live replica refuses it before the answer) or only reported. Admin keys
+// (fluxadm_…) are looked up too, for reporters whose pattern covers them: a live one is revoked.
 import { hash } from "node:crypto";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import type { AuditEvent } from "../domain/audit.js";
 import { newEventId } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
 import { storeUnavailable } from "../domain/errors.js";
-import { API_KEY_PREFIX, type Digester, isWellFormed } from "../domain/key-material.js";
+import { ADMIN_KEY_PREFIX, API_KEY_PREFIX, type Digester, isWellFormed } from "../domain/key-material.js";
 import { LIMITS } from "../domain/limits.js";
 import type { ApiKeyRecord, Principal } from "../domain/types.js";
-import type { KeyStore } from "../store/types.js";
+import type { AdminKeyStore, KeyStore } from "../store/types.js";
+import type { AdminKeyService } from "./admin-key-service.js";
 import type { KeyService } from "./key-service.js";
 
 export type LeakAction = "revoke" | "disable" | "report";
@@ -68,7 +70,9 @@ export interface LeakReportOptions {
   reportsPerMinute: number;
   onToken?: (label: LeakLabel) => void;
   /** A live key was found and handled (ids only: never the token). */
-  onLeak?: (info: { keyId: string; orgId: string; action: LeakAction; confirmed: boolean; requestId?: string }) => void;
+  onLeak?: (info: { kind: "api_key" | "admin_key"; keyId: string; orgId?: string; action: LeakAction; confirmed: boolean; requestId?: string }) => void;
+  /** Set: leaked admin keys are looked up and revoked too. */
+  adminKeys?: { store: Pick<AdminKeyStore, "findByDigest">; service: Pick<AdminKeyService, "revoke"> };
 }
 
 /** Who sent the report: the public key that signed it and where it came from. */
@@ -136,15 +140,39 @@ export class LeakReportService {
   }
 
   private async handle(actor: Principal, e: LeakEntry): Promise<LeakLabel> {
-    const key = await this.liveKey(e.token);
-    const label: LeakLabel = key ? "true_positive" : "false_positive";
-    if (key) {
-      await this.recordLeak(actor, key.id, e);
-      const confirmed = await this.act(actor, key.id);
-      this.opts.onLeak?.({ keyId: key.id, orgId: key.orgId, action: this.opts.action, confirmed, requestId: actor.call?.requestId });
-    }
+    const label = e.token.startsWith(ADMIN_KEY_PREFIX) ? await this.handleAdminKey(actor, e.token) : await this.handleApiKey(actor, e);
     this.opts.onToken?.(label);
     return label;
+  }
+
+  private async handleApiKey(actor: Principal, e: LeakEntry): Promise<LeakLabel> {
+    const key = await this.liveKey(e.token);
+    if (!key) return "false_positive";
+    await this.recordLeak(actor, key.id, e);
+    const confirmed = await this.act(actor, key.id);
+    this.opts.onLeak?.({ kind: "api_key", keyId: key.id, orgId: key.orgId, action: this.opts.action, confirmed, requestId: actor.call?.requestId });
+    return "true_positive";
+  }
+
+  /** An admin key has no disabled state and acts on every key it may manage: a live one is revoked unless the
+   * setting is "report". Its ADMIN_KEY_REVOKED event names the reporter as the actor; "report" only logs. */
+  private async handleAdminKey(actor: Principal, token: string): Promise<LeakLabel> {
+    const admin = this.opts.adminKeys;
+    if (!admin || token.length > LIMITS.keyLength || !isWellFormed(token, ADMIN_KEY_PREFIX)) return "false_positive";
+    const d = this.digest(token);
+    const key = await admin.store.findByDigest(d);
+    if (!key || key.revokedAtMs !== undefined) return "false_positive";
+    let confirmed = true;
+    if (this.opts.action !== "report") {
+      try {
+        await admin.service.revoke(actor, key.id);
+      } catch (err) {
+        if ((await admin.store.findByDigest(d))?.revokedAtMs === undefined) throw err;
+        confirmed = false; // saved, not confirmed everywhere: see act()
+      }
+    }
+    this.opts.onLeak?.({ kind: "admin_key", keyId: key.id, orgId: key.orgId, action: this.opts.action === "report" ? "report" : "revoke", confirmed, requestId: actor.call?.requestId });
+    return "true_positive";
   }
 
   /** The key this token is a live secret of: its current secret, or a rotated-out one still in its grace period, of

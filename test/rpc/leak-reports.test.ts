@@ -1,7 +1,8 @@
 // Leak reports end to end on both stores: a signed report revokes (or disables, or only records) the live key it
 // names, answers per token only whether it was a live key, leaves an API_KEY_LEAK_REPORTED audit event without the
-// token, and refuses unsigned or badly signed reports without changing anything. Replicas refuse the key as soon as
-// the report is answered; a signature made by openssl (not node:crypto) is accepted.
+// token, and refuses unsigned or badly signed reports without changing anything; a reported admin key is revoked.
+// Replicas refuse the key as soon as the report is answered; a signature made by openssl (not node:crypto), and
+// GitHub's own documented example, are accepted.
 import { execFileSync } from "node:child_process";
 import { sign } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -9,12 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyState } from "../../gen/ts/flux/apikeys/v1/api_key_pb.js";
+import { Code } from "@connectrpc/connect";
+import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { AuditAction, AuditService } from "../../gen/ts/flux/apikeys/v1/audit_pb.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { API_KEY_PREFIX, createDigester, generateSecret } from "../../src/domain/key-material.js";
 import { LIMITS } from "../../src/domain/limits.js";
-import type { Caller } from "../support/callers.js";
+import { type Caller, failure } from "../support/callers.js";
 import { createKey, validate } from "../support/fixtures.js";
 import { entry, GITHUB_EXAMPLE, newReporter, postReport, type Reporter, sendReport, tokenHash, writeKeysFile } from "../support/leak-reporter.js";
 import { startReplicaServers } from "../support/replica-servers.js";
@@ -25,6 +28,11 @@ const events = async (c: Caller, targetId: string) => (await c.call(AuditService
 const actions = async (c: Caller, targetId: string) => (await events(c, targetId)).map((e) => AuditAction[e.action]).reverse();
 const outcome = async (c: Caller, secret: string) => Outcome[(await validate(c, secret)).outcome];
 const getKey = (c: Caller, id: string) => c.call(ApiKeyService, "getApiKey", { id }, ADMIN_KEY);
+const newAdminKey = async (c: Caller) => {
+  const res = await c.call(AdminKeyService, "createAdminKey", { name: "ci", orgId: "" }, ADMIN_KEY);
+  return { id: res.adminKey!.id, secret: res.secret };
+};
+const adminWorks = (c: Caller, secret: string) => c.call(ApiKeyService, "listScopes", {}, secret).then(() => true, () => false);
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x));
 
 describe.each(STORE_KINDS)("on %s", (kind) => {
@@ -76,6 +84,18 @@ describe.each(STORE_KINDS)("on %s", (kind) => {
       for (const s of [tok, createDigester(undefined)(tok), tokenHash(tok)]) expect(everything).not.toContain(s);
     }
     expect(t.logs.join("")).toContain("a live key was reported");
+  });
+
+  it("revokes a live admin key a report names (admin keys have no disabled state); every transport refuses it", async () => {
+    const { id, secret } = await newAdminKey(c);
+    expect(await adminWorks(c, secret)).toBe(true);
+    const res = await sendReport(t.server.httpPort, reporter, [{ ...entry(secret), type: "flux_admin_key" }]);
+    expect(res.json()).toEqual([{ token_hash: tokenHash(secret), token_type: "flux_admin_key", label: "true_positive" }]);
+    for (const x of t.callers) expect(await failure(x.call(ApiKeyService, "listScopes", {}, secret))).toMatchObject({ code: Code.Unauthenticated });
+    const [revocation] = await events(c, id);
+    expect(revocation).toMatchObject({ action: AuditAction.ADMIN_KEY_REVOKED, actorAdminKeyId: `leak-report:${reporter.keyId}`.slice(0, 64) });
+    expect((await sendReport(t.server.httpPort, reporter, [entry(secret)])).json()).toMatchObject([{ label: "false_positive" }]);
+    expect(json(await c.call(AuditService, "listAuditEvents", { pageSize: 1000 }, ADMIN_KEY)) + t.logs.join("")).not.toContain(secret);
   });
 
   it("answers a replay false_positive and changes nothing more: reports are idempotent", async () => {
@@ -200,12 +220,14 @@ describe.each(STORE_KINDS)("with FLUX_LEAK_ACTION set, on %s", (kind) => {
     expect((await events(c, live.key.id))[0]!.after).toMatchObject({ action: "disable" });
   });
 
-  it("report: the key keeps working and the report is recorded", async () => {
+  it("report: the key (and a reported admin key) keeps working and the report is recorded", async () => {
     const s = await start("report");
     const c = s.callers[0]!;
     const live = await createKey(c);
-    expect((await sendReport(s.server.httpPort, reporter, [entry(live.secret)])).json()).toMatchObject([{ label: "true_positive" }]);
+    const admin = (await newAdminKey(c)).secret;
+    expect((await sendReport(s.server.httpPort, reporter, [entry(live.secret), entry(admin)])).json()).toMatchObject([{ label: "true_positive" }, { label: "true_positive" }]);
     expect(await outcome(c, live.secret)).toBe("VALID");
+    expect(await adminWorks(c, admin)).toBe(true);
     expect(await actions(c, live.key.id)).toEqual(["API_KEY_CREATED", "API_KEY_LEAK_REPORTED"]);
   });
 });
@@ -240,5 +262,13 @@ describe("two replicas on MongoDB", () => {
     const res = await sendReport(a!.httpPort, reporter, [entry(live.secret)]);
     expect(res.json()).toMatchObject([{ label: "true_positive" }]);
     for (const c of [...b!.callers, ...a!.callers]) expect(await outcome(c, live.secret)).toBe("REVOKED");
+  });
+
+  it("the other replica refuses a reported admin key as soon as the report is answered", async () => {
+    const [a, b] = cluster.replicas;
+    const { secret } = await newAdminKey(a!.callers[0]!);
+    for (const c of b!.callers) expect(await adminWorks(c, secret)).toBe(true); // proven, and cached, on the other replica
+    expect((await sendReport(a!.httpPort, reporter, [entry(secret)])).json()).toMatchObject([{ label: "true_positive" }]);
+    for (const c of [...b!.callers, ...a!.callers]) expect(await adminWorks(c, secret)).toBe(false);
   });
 });
