@@ -72,6 +72,18 @@ describe("the Leaked marker at 1280 px", { timeout: 60_000 }, () => {
     await assertNothingLeaked(page, context, watch, secrets);
   });
 
+  it("fits a phone (390 px): the reported address wraps instead of scrolling the page sideways", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await openKey(ids.leaked);
+      await page.locator(".leak-notice").waitFor();
+      await assertAccessibleLayout(page, 390);
+      await screenshot(page, "mobile-key-leaked");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
+  });
+
   it("shows no marker on a key never reported", async () => {
     await openKey(ids.clean);
     await page.getByRole("tab", { name: "Activity" }).click();
