@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::builder::FluxBuilder;
 use crate::convert::{issued, required};
+use crate::credits::{OrganizationPolicy, UpdateOrganizationPolicyRequest, ValidateRequest};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 use crate::transport::{
@@ -119,6 +120,30 @@ impl ApiKeys<'_> {
         self.check_from(raw_key, &[], client_ip)
             .await?
             .into_result()
+    }
+
+    /// Like `validate`, spending `cost` credits (0 reads the balance without spending): a key or
+    /// organisation whose balance cannot pay is refused with `Error::UsageExceeded`.
+    pub async fn validate_with_cost(&self, raw_key: &str, cost: u32) -> Result<KeyInfo, Error> {
+        self.check_with(ValidateRequest {
+            key: raw_key.to_string(),
+            cost: Some(cost),
+            ..Default::default()
+        })
+        .await?
+        .into_result()
+    }
+
+    /// A validation with every option (scopes, client address, cost), as a `Result`.
+    pub async fn validate_with(&self, request: ValidateRequest) -> Result<KeyInfo, Error> {
+        self.check_with(request).await?.into_result()
+    }
+
+    /// A validation with every option, whatever the outcome; `Err` only when the call fails.
+    pub async fn check_with(&self, request: ValidateRequest) -> Result<Validation, Error> {
+        let request = pb::ValidateApiKeyRequest::from(request);
+        let response = self.raw()?.validate_api_key(request).await?.into_inner();
+        Ok(response.into())
     }
 
     /// The full validation answer, whatever the outcome; `Err` only when the call itself fails.
@@ -278,6 +303,37 @@ impl Organizations<'_> {
             ..Default::default()
         })
         .await
+    }
+
+    /// The organisation's shared policy (`None` fields when not set; `credits.remaining`: now).
+    pub async fn get_policy(&self, org_id: &str) -> Result<OrganizationPolicy, Error> {
+        let request = pb::GetOrganizationPolicyRequest {
+            org_id: org_id.to_string(),
+        };
+        let response = self
+            .flux
+            .conn
+            .organizations()?
+            .get_organization_policy(request)
+            .await?
+            .into_inner();
+        Ok(required(response.policy, "policy")?.into())
+    }
+
+    /// Sets the shared limits given in `request`; every replica applies it before this returns.
+    pub async fn update_policy(
+        &self,
+        request: UpdateOrganizationPolicyRequest,
+    ) -> Result<OrganizationPolicy, Error> {
+        let request = pb::UpdateOrganizationPolicyRequest::from(request);
+        let response = self
+            .flux
+            .conn
+            .organizations()?
+            .update_organization_policy(request)
+            .await?
+            .into_inner();
+        Ok(required(response.policy, "policy")?.into())
     }
 
     /// Totals, outcomes, a series and the top keys (by requests, by error rate) as `request` asks.

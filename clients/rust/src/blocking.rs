@@ -8,6 +8,7 @@ use tokio::runtime::Runtime;
 
 use crate::async_client;
 use crate::builder::FluxBuilder;
+use crate::credits::{OrganizationPolicy, UpdateOrganizationPolicyRequest, ValidateRequest};
 use crate::error::Error;
 use crate::transport::{RawAdminKeyClient, RawApiKeyClient, Settings};
 use crate::types::*;
@@ -169,6 +170,23 @@ impl ApiKeys<'_> {
             .block_on(self.inner.check_from(raw_key, required_scopes, client_ip))
     }
 
+    /// Like `validate`, spending `cost` credits (0 reads the balance without spending): a key or
+    /// organisation whose balance cannot pay is refused with `Error::UsageExceeded`.
+    pub fn validate_with_cost(&self, raw_key: &str, cost: u32) -> Result<KeyInfo, Error> {
+        self.flux
+            .block_on(self.inner.validate_with_cost(raw_key, cost))
+    }
+
+    /// A validation with every option (scopes, client address, cost), as a `Result`.
+    pub fn validate_with(&self, request: ValidateRequest) -> Result<KeyInfo, Error> {
+        self.flux.block_on(self.inner.validate_with(request))
+    }
+
+    /// A validation with every option, whatever the outcome; `Err` only when the call fails.
+    pub fn check_with(&self, request: ValidateRequest) -> Result<Validation, Error> {
+        self.flux.block_on(self.inner.check_with(request))
+    }
+
     /// The full validation answer, whatever the outcome; `Err` only when the call itself fails.
     pub fn check(&self, raw_key: &str, required_scopes: &[&str]) -> Result<Validation, Error> {
         self.flux
@@ -249,6 +267,19 @@ impl Organizations<'_> {
     /// The last 30 days of all of `org_id`'s keys, by day, with the top 10 keys.
     pub fn get_usage(&self, org_id: &str) -> Result<OrganizationUsage, Error> {
         self.flux.block_on(self.inner.get_usage(org_id))
+    }
+
+    /// The organisation's shared policy (`None` fields when not set; `credits.remaining`: now).
+    pub fn get_policy(&self, org_id: &str) -> Result<OrganizationPolicy, Error> {
+        self.flux.block_on(self.inner.get_policy(org_id))
+    }
+
+    /// Sets the shared limits given in `request`; every replica applies it before this returns.
+    pub fn update_policy(
+        &self,
+        request: UpdateOrganizationPolicyRequest,
+    ) -> Result<OrganizationPolicy, Error> {
+        self.flux.block_on(self.inner.update_policy(request))
     }
 
     /// Totals, outcomes, a series and the top keys (by requests, by error rate) as `request` asks.

@@ -1,6 +1,7 @@
 //! Mappers between the generated wire types (`crate::proto::v1`) and the SDK's types.
 use std::time::{Duration, SystemTime};
 
+use crate::credits::{policy_level, CreditsState, PolicyLevel};
 use crate::error::Error;
 use crate::proto::v1 as pb;
 use crate::types::*;
@@ -49,7 +50,7 @@ impl From<CreateApiKeyRequest> for pb::CreateApiKeyRequest {
             rate_limit: r.rate_limit.map(Into::into),
             metadata: r.metadata,
             allowed_cidrs: r.allowed_cidrs,
-            ..Default::default()
+            credits: r.credits.map(Into::into),
         }
     }
 }
@@ -88,6 +89,10 @@ impl From<UpdateApiKeyRequest> for pb::UpdateApiKeyRequest {
         if let Some(allowed_cidrs) = r.allowed_cidrs {
             paths.push("allowed_cidrs");
             key.allowed_cidrs = allowed_cidrs;
+        }
+        if let Some(credits) = r.credits {
+            paths.push("credits");
+            key.credits = credits.map(Into::into);
         }
         pb::UpdateApiKeyRequest {
             api_key: Some(key),
@@ -140,6 +145,7 @@ impl From<pb::ApiKey> for ApiKey {
             revoked_at: time_from(k.revoked_at),
             rotated_at: time_from(k.rotated_at),
             allowed_cidrs: k.allowed_cidrs,
+            credits: k.credits.map(Into::into),
         }
     }
 }
@@ -170,10 +176,8 @@ impl From<i32> for Outcome {
             Ok(pb::Outcome::RateLimited) => Outcome::RateLimited,
             Ok(pb::Outcome::InsufficientScope) => Outcome::InsufficientScope,
             Ok(pb::Outcome::IpNotAllowed) => Outcome::IpNotAllowed,
-            // Outcomes of policies this SDK does not expose yet (credits) read as Unknown.
-            Ok(pb::Outcome::UsageExceeded | pb::Outcome::Unspecified) | Err(_) => {
-                Outcome::Unknown(value)
-            }
+            Ok(pb::Outcome::UsageExceeded) => Outcome::UsageExceeded,
+            Ok(pb::Outcome::Unspecified) | Err(_) => Outcome::Unknown(value),
         }
     }
 }
@@ -192,6 +196,8 @@ impl From<pb::RateLimitState> for RateLimitState {
 impl From<pb::ValidateApiKeyResponse> for Validation {
     fn from(r: pb::ValidateApiKeyResponse) -> Self {
         let rate_limit: Option<RateLimitState> = r.rate_limit.map(Into::into);
+        let credits: Option<CreditsState> = r.credits.map(Into::into);
+        let organization = r.organization.map(Into::into);
         let key = r.key.map(|k| KeyInfo {
             id: k.id,
             org_id: k.org_id,
@@ -200,6 +206,8 @@ impl From<pb::ValidateApiKeyResponse> for Validation {
             metadata: k.metadata,
             expires_at: time_from(k.expires_at),
             rate_limit,
+            credits,
+            organization,
         });
         Validation {
             valid: r.valid,
@@ -207,6 +215,9 @@ impl From<pb::ValidateApiKeyResponse> for Validation {
             key,
             rate_limit,
             missing_scopes: r.missing_scopes,
+            credits,
+            organization,
+            refused_by: policy_level(r.refused_by),
         }
     }
 }
@@ -217,7 +228,12 @@ impl Validation {
         match (self.valid, self.outcome, self.key) {
             (true, Outcome::Valid, Some(key)) => Ok(key),
             (_, Outcome::RateLimited, key) => {
-                let state = self.rate_limit.unwrap_or(RateLimitState {
+                let refused_by = self.refused_by.unwrap_or_default();
+                let window = match refused_by {
+                    PolicyLevel::Organization => self.organization.and_then(|o| o.rate_limit),
+                    PolicyLevel::Key => self.rate_limit,
+                };
+                let state = window.unwrap_or(RateLimitState {
                     limit: 0,
                     remaining: 0,
                     reset_at: None,
@@ -227,6 +243,20 @@ impl Validation {
                     retry_after: state.retry_after,
                     limit: state.limit,
                     reset_at: state.reset_at,
+                    key: key.map(Box::new),
+                    refused_by,
+                })
+            }
+            (_, Outcome::UsageExceeded, key) => {
+                let refused_by = self.refused_by.unwrap_or_default();
+                let balance = match refused_by {
+                    PolicyLevel::Organization => self.organization.and_then(|o| o.credits),
+                    PolicyLevel::Key => self.credits,
+                };
+                Err(Error::UsageExceeded {
+                    refused_by,
+                    remaining: balance.map_or(0, |b| b.remaining),
+                    next_refill_at: balance.and_then(|b| b.next_refill_at),
                     key: key.map(Box::new),
                 })
             }
@@ -275,6 +305,7 @@ impl From<pb::UsageBucket> for UsageBucket {
             valid: b.valid,
             rate_limited: b.rate_limited,
             other_errors: b.other_errors,
+            usage_exceeded: b.usage_exceeded,
         }
     }
 }

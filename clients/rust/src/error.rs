@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use crate::credits::PolicyLevel;
 pub use crate::proto::v1::ErrorReason;
 use crate::types::{KeyInfo, Outcome};
 
@@ -65,12 +66,24 @@ pub enum Error {
         key: Option<Box<KeyInfo>>,
         missing_scopes: Vec<String>,
     },
-    /// `validate` refused the key because its rate limit is used up until `reset_at`.
-    #[error("API key rate limited; retry after {retry_after:?}")]
+    /// `validate` refused the key because a rate limit is used up until `reset_at`: the key's, or
+    /// its organisation's shared one (`refused_by`).
+    #[error("API key rate limited ({refused_by:?}); retry after {retry_after:?}")]
     RateLimited {
         retry_after: Duration,
         limit: u32,
         reset_at: Option<SystemTime>,
+        key: Option<Box<KeyInfo>>,
+        refused_by: PolicyLevel,
+    },
+    /// `validate` refused the key because a credit balance (the key's, or its organisation's:
+    /// `refused_by`) cannot pay the call's cost; nothing was spent. It refills at `next_refill_at`
+    /// when it has a refill.
+    #[error("API key out of credits ({refused_by:?}): {remaining} left")]
+    UsageExceeded {
+        refused_by: PolicyLevel,
+        remaining: u64,
+        next_refill_at: Option<SystemTime>,
         key: Option<Box<KeyInfo>>,
     },
     /// The server could not be reached or the connection broke (or the URL is unusable).
@@ -330,6 +343,9 @@ mod tests {
                 retry_after: Duration::from_millis(250),
             }),
             missing_scopes: vec![],
+            credits: None,
+            organization: None,
+            refused_by: Some(PolicyLevel::Key),
         };
         match limited.into_result() {
             Err(Error::RateLimited {
@@ -343,6 +359,9 @@ mod tests {
             key: None,
             rate_limit: None,
             missing_scopes: vec![],
+            credits: None,
+            organization: None,
+            refused_by: None,
         };
         assert!(matches!(
             revoked.into_result(),

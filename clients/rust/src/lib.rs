@@ -23,6 +23,7 @@ mod async_client;
 mod blocking;
 mod builder;
 mod convert;
+mod credits;
 mod error;
 mod transport;
 mod types;
@@ -43,6 +44,10 @@ pub mod r#async {
 pub use async_client::Flux as AsyncFlux;
 pub use blocking::{ApiKeys, Flux, Organizations};
 pub use builder::FluxBuilder;
+pub use credits::{
+    CreditRefill, Credits, CreditsState, OrganizationPolicy, OrganizationState, PolicyLevel,
+    RefillSchedule, UpdateOrganizationPolicyRequest, ValidateRequest,
+};
 pub use error::{from_status, Error, ErrorReason, ERROR_DOMAIN};
 pub use transport::{
     AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, RawOrganizationClient, DEFAULT_URL,

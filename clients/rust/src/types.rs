@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use crate::credits::{Credits, CreditsState, OrganizationState, PolicyLevel};
+
 /// A fixed-window request budget: `requests` per `window_seconds`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RateLimit {
@@ -26,6 +28,8 @@ pub struct CreateApiKeyRequest {
     pub metadata: HashMap<String, String>,
     /// IPv4/IPv6 CIDRs or addresses (at most 100) the end client must come from; empty: any address.
     pub allowed_cidrs: Vec<String>,
+    /// `None`: unmetered. A balance validations spend, optionally refilled.
+    pub credits: Option<Credits>,
 }
 
 /// A partial update of key `id`: only the fields set to `Some` change.
@@ -41,6 +45,8 @@ pub struct UpdateApiKeyRequest {
     pub enabled: Option<bool>,
     /// Replaces the allowlist; `Some(vec![])` allows any address again.
     pub allowed_cidrs: Option<Vec<String>>,
+    /// Sets the balance (and refill) anew; `Some(None)` makes the key unmetered.
+    pub credits: Option<Option<Credits>>,
 }
 
 /// Which keys `api_keys().list` returns; the default lists the first 50 live keys visible.
@@ -85,6 +91,8 @@ pub struct ApiKey {
     pub rotated_at: Option<SystemTime>,
     /// CIDRs the end client's address must fall in (normalised, e.g. `203.0.113.0/24`); empty: any.
     pub allowed_cidrs: Vec<String>,
+    /// `None`: unmetered; `remaining` is the balance now.
+    pub credits: Option<Credits>,
 }
 
 /// A key together with its secret, as returned by `create` and `rotate`: the only two places the
@@ -136,6 +144,8 @@ pub enum Outcome {
     InsufficientScope,
     /// The key has an IP allowlist and the client address was outside it (or not given).
     IpNotAllowed,
+    /// A credit balance (the key's or its organisation's) cannot pay the call's cost.
+    UsageExceeded,
     /// A value this SDK version does not know (or UNSPECIFIED, as 0).
     Unknown(i32),
 }
@@ -151,6 +161,10 @@ pub struct KeyInfo {
     pub expires_at: Option<SystemTime>,
     /// The key's budget after this validation; `None` when the key has no limit.
     pub rate_limit: Option<RateLimitState>,
+    /// The key's balance after this validation; `None` when the key has no credits.
+    pub credits: Option<CreditsState>,
+    /// The organisation's shared state after this validation; `None` when it has no policy.
+    pub organization: Option<OrganizationState>,
 }
 
 impl KeyInfo {
@@ -181,6 +195,12 @@ pub struct Validation {
     pub rate_limit: Option<RateLimitState>,
     /// Required scopes the key lacks (INSUFFICIENT_SCOPE only).
     pub missing_scopes: Vec<String>,
+    /// The key's balance after the call (keys with credits).
+    pub credits: Option<CreditsState>,
+    /// The organisation's shared state (organisations with a policy).
+    pub organization: Option<OrganizationState>,
+    /// `RateLimited` and `UsageExceeded`: whose policy refused.
+    pub refused_by: Option<PolicyLevel>,
 }
 
 /// Per-key usage in the current calendar month (UTC).
@@ -268,6 +288,8 @@ pub struct UsageBucket {
     pub valid: i64,
     pub rate_limited: i64,
     pub other_errors: i64,
+    /// `UsageExceeded` validations (not counted in `other_errors`).
+    pub usage_exceeded: i64,
 }
 
 /// A permission scope that keys may carry.
