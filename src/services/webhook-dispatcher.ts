@@ -19,6 +19,8 @@ export interface DispatcherOptions extends SendOptions {
   concurrency: number;
 }
 
+const IDLE_RECHECK_MS = 5000;
+
 export const DEFAULT_RETRY_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 28_800_000];
 
 export interface DispatchObserver {
@@ -87,11 +89,26 @@ export class WebhookDispatcher {
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, due.length) }, worker));
   }
 
+  /**
+   * Endpoints not to look at before a time: a head backing off (until its next attempt, on the injected clock, at
+   * most IDLE_RECHECK_MS ahead), a disabled or deleted endpoint (for IDLE_RECHECK_MS of real time). Without it, each
+   * poll would read (and lease) every endpoint that merely has newer deliveries due behind a waiting head.
+   */
+  private readonly notBefore = new Map<string, { clockMs?: number; realMs?: number }>();
+
   /** Works one endpoint's queue while its head is due and the lease is ours. */
   private async drain(endpointId: string): Promise<void> {
     this.busy.add(endpointId);
     try {
       const now = this.clock.nowMs();
+      const skip = this.notBefore.get(endpointId);
+      if (skip && ((skip.clockMs ?? -Infinity) > now || (skip.realMs ?? -Infinity) > performance.now())) return;
+      this.notBefore.delete(endpointId);
+      const first = await this.store.head(endpointId);
+      if (!first) return;
+      if (first.nextAttemptAtMs > now) return void this.notBefore.set(endpointId, { clockMs: Math.min(first.nextAttemptAtMs, now + IDLE_RECHECK_MS) });
+      const endpoint = await this.store.getEndpoint(endpointId);
+      if (!endpoint?.enabled) return void this.notBefore.set(endpointId, { realMs: performance.now() + IDLE_RECHECK_MS });
       if (!(await this.store.acquireLease(endpointId, this.owner, now, now + this.opts.leaseMs))) return;
       try {
         for (let n = 0; n < 100 && !this.stopped; n++) {

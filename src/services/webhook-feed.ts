@@ -23,6 +23,9 @@ export interface FeedOptions {
   batch: number;
 }
 
+const QUICK_LOOKBACK_MS = 500;
+const eventTimeMs = (id: string) => parseInt(id.slice(4, 14), 36);
+
 export const DEFAULT_FEED: Omit<FeedOptions, "pollMs"> = { lagMs: 30_000, fullEveryMs: 2_000, batch: 500 };
 
 export function deliveriesFor(ev: WebhookEvent, endpoints: Iterable<WebhookEndpointRecord>, nowMs: number, sinceCreation = true): DeliveryRecord[] {
@@ -42,8 +45,9 @@ export class WebhookFeed {
   private readonly seen = new Map<string, WebhookEvent | null>();
   private highest?: string;
   private lastFullMs = -Infinity;
-  /** Endpoints as last listed: one not listed before is matched against `seen` (it may have been in flight). */
-  private known = new Set<string>();
+  /** Endpoints this feed has listed: one listed for the first time is matched against `seen` (its creation may have
+   * been in flight when those events were read). An endpoint enabled again is not: it missed what happened meanwhile. */
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly audit: AuditStore,
@@ -81,7 +85,10 @@ export class WebhookFeed {
     // Open intents first: an event moved after this read is then found by the event read below.
     const pending = full ? await this.audit.oldestPendingId() : undefined;
     const cursor = (await this.store.feedCursor()) ?? eventIdFloor(startedMs - this.opts.lagMs);
-    let from = full || !this.highest || this.highest < cursor ? cursor : this.highest;
+    // Quick passes look back half a second behind the newest id seen: ids of other replicas (or of a change stamped a
+    // millisecond ahead) that become visible slightly out of order then cost no full pass's delay.
+    const quickFrom = this.highest && eventIdFloor(eventTimeMs(this.highest) - QUICK_LOOKBACK_MS);
+    let from = full || !quickFrom || quickFrom < cursor ? cursor : quickFrom;
     const highestBefore = this.highest;
     const fresh: WebhookEvent[] = [];
     for (;;) {
@@ -127,10 +134,11 @@ export class WebhookFeed {
     const rows: DeliveryRecord[] = [];
     for (const ev of fresh) rows.push(...deliveriesFor(ev, endpoints, now));
     if (changed.length > 0) {
-      for (const ev of this.seen.values()) if (ev && !freshIds.has(ev.id)) rows.push(...deliveriesFor(ev, changed, now));
+      // Only what happened since the endpoint took its present form (created, or enabled again).
+      for (const ev of this.seen.values()) if (ev && !freshIds.has(ev.id)) rows.push(...deliveriesFor(ev, changed.filter((ep) => ev.atMs >= ep.updatedAtMs), now));
     }
     const n = rows.length ? await this.store.enqueue(rows) : 0;
-    this.known = new Set(endpoints.map((ep) => ep.id));
+    for (const ep of changed) this.known.add(ep.id);
     return n;
   }
 }

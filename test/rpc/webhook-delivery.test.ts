@@ -9,6 +9,7 @@ import { WebhookDeliveryStatus, WebhookService } from "../../gen/ts/flux/apikeys
 import { createKey, newOrg } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
 import { STORE_KINDS } from "../support/stores.js";
+import { ManualClock } from "../../src/domain/clock.js";
 import { type Received, type Receiver, startReceiver } from "../support/webhook-receiver.js";
 
 const KEY_EVENTS = ["key.created", "key.rotated", "key.revoked", "key.disabled", "key.enabled"];
@@ -38,6 +39,14 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     return c().call(WebhookService, "createWebhookEndpoint", { endpoint: { orgId, url, eventTypes } }, ADMIN_KEY);
   }
   const deliveries = async (endpointId: string) => (await c().call(WebhookService, "listWebhookDeliveries", { endpointId }, ADMIN_KEY)).deliveries;
+  /** Waits until the server has recorded `n` attempts of the event (the receiver sees a request before that). */
+  async function attempted(endpointId: string, type: string, n: number) {
+    for (let i = 0; i < 200; i++) {
+      if ((await deliveries(endpointId)).some((d) => d.eventType === type && d.attempts >= n)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`${type} was not attempted ${n} times`);
+  }
 
   it("delivers every key event of the organisation in order, signed so that Python's hmac verifies it", async () => {
     rx = await startReceiver();
@@ -63,6 +72,11 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     const log = await deliveries((await c().call(WebhookService, "listWebhookEndpoints", { orgId: org }, ADMIN_KEY)).endpoints[0]!.id);
     expect(log.map((d) => d.eventType)).toEqual(["key.revoked", "key.enabled", "key.disabled", "key.rotated", "key.created"]);
     expect(log.every((d) => d.status === WebhookDeliveryStatus.DELIVERED && d.attempts === 1 && d.lastResponseCode === 204)).toBe(true);
+    // Metrics: attempts by result, the queue's depth, the latency histogram.
+    const metrics = await (await fetch(`http://127.0.0.1:${t.server.httpPort}/metrics`)).text();
+    expect(Number(/^flux_webhook_deliveries_total\{result="delivered"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
+    expect(metrics).toMatch(/^flux_webhook_queue_depth \d+/m);
+    expect(Number(/^flux_webhook_delivery_latency_seconds_count (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(5);
   });
 
   it("retries after the receiver fails, and the next event waits until the earlier one is delivered", async () => {
@@ -74,6 +88,7 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     const { key } = await createKey(c(), { orgId: org });
     await c().call(ApiKeyService, "revokeApiKey", { id: key.id }, ADMIN_KEY);
     await rx.until(() => rx.received.length >= 1);
+    await attempted(ep.id, "key.created", 1);
     let log = await deliveries(ep.id);
     const created = log.find((d) => d.eventType === "key.created")!;
     expect(created).toMatchObject({ status: WebhookDeliveryStatus.PENDING, attempts: 1, lastResponseCode: 503 });
@@ -83,6 +98,7 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     expect(rx.received.map((r) => r.type)).toEqual(["key.created"]);
     t.clock.advance(RETRY_MS[0]!);
     await rx.until(() => rx.received.length >= 2);
+    await attempted(ep.id, "key.created", 2);
     t.clock.advance(RETRY_MS[1]!);
     await rx.until(() => rx.accepted().length >= 2);
     expect(rx.received.map((r) => `${r.type}:${r.status}`)).toEqual(["key.created:503", "key.created:503", "key.created:200", "key.revoked:200"]);
@@ -102,8 +118,10 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     const { key } = await createKey(c(), { orgId: org });
     await c().call(ApiKeyService, "revokeApiKey", { id: key.id }, ADMIN_KEY);
     await rx.until(() => rx.received.length >= 1);
+    await attempted(ep.id, "key.created", 1);
     t.clock.advance(RETRY_MS[0]!);
     await rx.until(() => rx.received.length >= 2);
+    await attempted(ep.id, "key.created", 2);
     t.clock.advance(RETRY_MS[1]!);
     await rx.until(() => rx.accepted().length >= 1);
     expect(rx.received.map((r) => `${r.type}:${r.status}`)).toEqual(["key.created:500", "key.created:500", "key.created:500", "key.revoked:200"]);
@@ -137,6 +155,23 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     }
   });
 
+  it("queues nothing for a disabled endpoint, and delivers again once it is enabled", async () => {
+    rx = await startReceiver();
+    const org = newOrg();
+    const ep = (await endpoint(rx.url, org, ["key.created"])).endpoint!;
+    const setEnabled = (enabled: boolean) => c().call(WebhookService, "updateWebhookEndpoint", { endpoint: { id: ep.id, enabled }, updateMask: { paths: ["enabled"] } }, ADMIN_KEY);
+    await setEnabled(false);
+    const quiet = (await createKey(c(), { orgId: org })).key;
+    await t.deps.services.webhooks.feed.pass(true); // the feed has seen it (while the endpoint was disabled)
+    await setEnabled(true);
+    const heard = (await createKey(c(), { orgId: org })).key;
+    await rx.until(() => rx.accepted().length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rx.accepted().map((r) => r.data.key_id)).toEqual([heard.id]);
+    expect((await deliveries(ep.id)).map((d) => d.eventType)).toEqual(["key.created"]);
+    expect(quiet.id).not.toBe(heard.id);
+  });
+
   it("signs with both secrets during a rotation's grace period, and with the new one only after it", async () => {
     rx = await startReceiver();
     const org = newOrg();
@@ -156,6 +191,29 @@ describe.each(STORE_KINDS)("webhook deliveries on the %s store", (kind) => {
     expect(second.signature.split(" ")).toHaveLength(1);
     expect(pythonVerifies([created.secret, rotated.secret], [second, second])).toEqual(["bad", "ok"]);
   });
+});
+
+/** The system clock behind ManualClock's type: ids and polls follow real time, as in production. */
+class RealClock extends ManualClock {
+  override nowMs() {
+    return Date.now();
+  }
+}
+
+describe.each(STORE_KINDS)("webhook delivery latency on the %s store", (kind) => {
+  let t: TestServer;
+  let rx: Receiver;
+  beforeAll(async () => {
+    t = await startTestServer(kind, `wh_latency_${kind}`, { clock: new RealClock(), config: { FLUX_WEBHOOK_ALLOW_PRIVATE: true } });
+  });
+  afterAll(async () => {
+    await rx?.close();
+    await t?.stop();
+  });
+  const c = () => t.callers[0]!;
+  async function endpoint(url: string, orgId: string, eventTypes: string[]) {
+    return c().call(WebhookService, "createWebhookEndpoint", { endpoint: { orgId, url, eventTypes } }, ADMIN_KEY);
+  }
 
   it("measures delivery latency from the changing RPC's return to receipt (reported, not asserted)", async () => {
     rx = await startReceiver();

@@ -379,7 +379,7 @@ export const RotateWebhookSecretResponseSchema: GenMessage<RotateWebhookSecretRe
  */
 export type WebhookDelivery = Message<"flux.apikeys.v1.WebhookDelivery"> & {
   /**
-   * Output only. The event's id, sent as the webhook-id header ("msg_…"); the same for every attempt.
+   * Output only. The event's id ("evt_…"), sent as the webhook-id header; the same for every attempt and endpoint.
    *
    * @generated from field: string event_id = 1;
    */
