@@ -1,6 +1,7 @@
 // One signed POST: Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature, signed with the
 // `standardwebhooks` package; a second signature while a rotated-out secret is in its grace period), no redirects
-// followed, a timeout, and at most 1 KB of the answer kept for the delivery log.
+// followed, one deadline for the whole attempt (a receiver dribbling bytes cannot hold it open: the socket's idle
+// timeout alone would never fire), and at most 1 KB of the answer kept for the delivery log.
 import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
@@ -52,8 +53,13 @@ export async function sendWebhook(rawUrl: string, secrets: string[], msgId: stri
   return new Promise<SendResult>((resolve) => {
     let settled = false;
     const done = (r: SendResult) => {
-      if (!settled) (settled = true), resolve(r);
+      if (!settled) (settled = true), clearTimeout(deadline), resolve(r);
     };
+    // The whole attempt (connect, headers, body) ends by the timeout; the lease only outlasts that by 5 s.
+    const deadline = setTimeout(() => {
+      done({ status: 0, response: `no answer within ${o.timeoutMs} ms` });
+      req.destroy();
+    }, o.timeoutMs);
     const req = lib.request(target.url, { method: "POST", headers, lookup: pinned, timeout: o.timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let kept = 0;
@@ -68,8 +74,8 @@ export async function sendWebhook(rawUrl: string, secrets: string[], msgId: stri
       res.on("error", finish);
     });
     req.on("timeout", () => {
-      req.destroy();
       done({ status: 0, response: `no answer within ${o.timeoutMs} ms` });
+      req.destroy();
     });
     req.on("error", (err) => done({ status: 0, response: `request failed: ${(err as { code?: string }).code ?? err.message}`.slice(0, RESPONSE_KEEP_BYTES) }));
     req.end(body);

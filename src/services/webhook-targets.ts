@@ -22,8 +22,12 @@ for (const [net, bits] of [
 ] as const) BLOCKED.addSubnet(net, bits, "ipv4");
 BLOCKED.addAddress("168.63.129.16", "ipv4"); // Azure's platform endpoint
 for (const [net, bits] of [
-  ["::", 128],
-  ["::1", 128],
+  ["::", 96], // IPv4-compatible (deprecated; ::7f00:1 is 127.0.0.1), "::" and "::1" included
+  ["::ffff:0:0:0", 96], // IPv4-translated (SIIT)
+  ["100::", 64], // discard-only
+  ["2001::", 32], // Teredo: relays an IPv4 address
+  ["2002::", 16], // 6to4 (deprecated): relays to the IPv4 address it embeds, private ones included
+  ["fec0::", 10], // site-local (deprecated)
   ["fc00::", 7], // unique-local (and AWS's fd00:ec2::254 metadata)
   ["fe80::", 10], // link-local
   ["ff00::", 8], // multicast
