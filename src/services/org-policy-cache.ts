@@ -9,7 +9,8 @@ import { AgedCache } from "./aged-cache.js";
 import type { OrgPolicyLookup } from "./validation-service.js";
 
 /** What the change feed carries for a policy change (never a digest: digests are hex). */
-export const orgToken = (orgId: string) => `org:${orgId}`;
+const ORG_PREFIX = "org:";
+export const orgToken = (orgId: string) => ORG_PREFIX + orgId;
 
 export interface OrgPolicyCacheOptions {
   maxEntries: number;
@@ -24,18 +25,21 @@ export class OrgPolicyCache implements OrgPolicyLookup {
     this.cache = new AgedCache(clock, { maxEntries: o.maxEntries, negativeMaxEntries: o.maxEntries, maxAgeMs: o.maxAgeMs, negativeTtlMs: o.maxAgeMs, isFresh: o.isFresh });
   }
 
-  cached(orgId: string): { policy: OrgPolicy | undefined } | undefined {
-    const hit = this.cache.peek(orgToken(orgId));
-    return hit && { policy: usable(hit.value) };
+  // Entries are keyed by the org id itself: the validate path builds no string per call.
+  cached(orgId: string): OrgPolicy | null | undefined {
+    const hit = this.cache.peek(orgId);
+    return hit === undefined ? undefined : (usable(hit ?? undefined) ?? null);
   }
 
   async load(orgId: string): Promise<OrgPolicy | undefined> {
-    return usable(await this.cache.get(orgToken(orgId), () => this.store.get(orgId)));
+    return usable(await this.cache.get(orgId, () => this.store.get(orgId)));
   }
 
-  /** Tokens of changed policies (other entries of a feed batch are key digests, never cached here). */
+  /** A feed batch: the "org:<id>" tokens among it name changed policies (the rest are key digests). */
   invalidate(tokens: Iterable<string>): void {
-    this.cache.invalidate(tokens);
+    const orgIds: string[] = [];
+    for (const t of tokens) if (t.startsWith(ORG_PREFIX)) orgIds.push(t.slice(ORG_PREFIX.length));
+    if (orgIds.length) this.cache.invalidate(orgIds);
   }
 
   clear(): void {

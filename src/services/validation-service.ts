@@ -24,8 +24,8 @@ export interface KeyLookup {
 
 /** Organisation policies as validation reads them: synchronously when cached (the common case costs no await). */
 export interface OrgPolicyLookup {
-  /** { policy } when cached (policy undefined: the organisation has none), undefined when it must be loaded. */
-  cached(orgId: string): { policy: OrgPolicy | undefined } | undefined;
+  /** The cached policy, null when the organisation is cached as having none, undefined when it must be loaded. */
+  cached(orgId: string): OrgPolicy | null | undefined;
   load(orgId: string): Promise<OrgPolicy | undefined>;
 }
 
@@ -78,7 +78,7 @@ export class ValidationService {
     const missing = missingScopes(key.scopes, requiredScopes);
     if (missing.length) return { outcome: "INSUFFICIENT_SCOPE", key, missingScopes: missing };
     const cached = this.orgs?.cached(key.orgId);
-    const org = cached ? cached.policy : await this.orgs?.load(key.orgId);
+    const org = cached === null ? undefined : (cached ?? (await this.orgs?.load(key.orgId)));
     if (!key.rateLimit && !key.credits && !org) return outcome("VALID", key); // no policy: nothing more to pay for
     return this.meter(key, org, cost);
   }

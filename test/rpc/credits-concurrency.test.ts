@@ -88,6 +88,19 @@ describe("three replicas on MongoDB", () => {
     if (n <= r) expect(admitted).toBe(n);
   });
 
+  it("under-spends at most one chunk − 1 per replica whose traffic moved away (R = 400, chunks of 20)", { timeout: 90_000 }, async () => {
+    const r = 400;
+    const k = await createMetered(cluster.replicas[0]!.callers[0]!, r);
+    await validateAll([{ c: cluster.replicas[0]!.callers[0]!, secret: k.secret }]); // replica 0 leases 20, spends 1
+    const calls = Array.from({ length: 2 * r }, (_, i) => ({ c: cluster.replicas[1 + (i % 2)]!.callers[i % 2]!, secret: k.secret }));
+    const admitted = 1 + (await validateAll(calls)).filter((o) => o === Outcome.VALID).length;
+    const held = cluster.replicas.map((x) => x.deps.services.ledger.held(k.id));
+    console.log(`credits (3 replicas, traffic moved): admitted ${admitted} of R=${r}; under-spent: held in leases ${held.join("+")}`);
+    expect(held[0]).toBe(19);
+    expect(admitted + held.reduce((a, b) => a + b, 0) + (await stored(k.id))).toBe(r);
+    expect(admitted).toBeGreaterThanOrEqual(r - 19);
+  });
+
   it("returns unused leases to the shared balance when a replica stops", { timeout: 60_000 }, async () => {
     const k = await createMetered(cluster.replicas[0]!.callers[0]!, 1000);
     await validateAll([{ c: cluster.replicas[2]!.callers[0]!, secret: k.secret }]);
