@@ -140,11 +140,14 @@ export class CreditLedger {
       const next: StoredBalance = { ...cur, remaining: cur.remaining - grant };
       if ((grant > 0 || !same(stored, next)) && !(await this.store.compareAndSet(stored, next))) continue; // another replica won
       if (!this.leases.has(subject)) this.sweep(now);
+      // What the old lease holds now, not `keep`: calls on this replica may have spent from it during the write.
+      const held = this.leases.get(subject);
+      const still = held && held.epoch === cur.epoch && held.periodStartMs === cur.periodStartMs ? held.tokens : 0;
       this.leases.set(subject, {
         epoch: cur.epoch,
         periodStartMs: cur.periodStartMs,
         nextRefillAtMs: nextRefillAtMs(c, now),
-        tokens: keep + grant,
+        tokens: still + grant,
         unleased: next.remaining,
         readAtMs: now,
       });
