@@ -95,33 +95,39 @@ export class ValidationService {
       if (orgWindow?.allowed) this.limiter.refund?.(subject!, org!.rateLimit!, orgWindow);
       if (keyCredits) this.ledger!.refund(key.id, keyCredits, cost);
     };
-    if (key.rateLimit) {
-      keyWindow = await this.limiter.consume(key.id, key.rateLimit);
-      r.rateLimit = state(keyWindow);
-      if (!keyWindow.allowed) return refused(r, "RATE_LIMITED", "KEY");
-    }
-    const orgState: OrganizationState | undefined = org && (org.rateLimit || org.credits) ? {} : undefined;
-    if (orgState) r.organization = orgState;
-    if (org?.rateLimit) {
-      orgWindow = await this.limiter.consume(subject!, org.rateLimit);
-      orgState!.rateLimit = state(orgWindow);
-      if (!orgWindow.allowed) return giveBack(), refused(r, "RATE_LIMITED", "ORGANIZATION");
-    }
-    if (key.credits && this.ledger) {
-      keyCredits = await this.ledger.spend(key.id, key.credits, cost);
-      r.credits = credits(keyCredits);
-      if (!keyCredits.allowed) return giveBack(), refused(r, "USAGE_EXCEEDED", "KEY");
-    }
-    if (org?.credits && this.ledger) {
-      const d = await this.ledger.spend(subject!, org.credits, cost);
-      orgState!.credits = credits(d);
-      if (!d.allowed) {
-        giveBack();
-        if (r.credits && keyCredits?.allowed) r.credits = { ...r.credits, remaining: r.credits.remaining + cost };
-        return refused(r, "USAGE_EXCEEDED", "ORGANIZATION");
+    // A failure halfway (a balance that cannot be read: UNAVAILABLE) gives back what was taken, like a refusal.
+    try {
+      if (key.rateLimit) {
+        keyWindow = await this.limiter.consume(key.id, key.rateLimit);
+        r.rateLimit = state(keyWindow);
+        if (!keyWindow.allowed) return refused(r, "RATE_LIMITED", "KEY");
       }
+      const orgState: OrganizationState | undefined = org && (org.rateLimit || org.credits) ? {} : undefined;
+      if (orgState) r.organization = orgState;
+      if (org?.rateLimit) {
+        orgWindow = await this.limiter.consume(subject!, org.rateLimit);
+        orgState!.rateLimit = state(orgWindow);
+        if (!orgWindow.allowed) return giveBack(), refused(r, "RATE_LIMITED", "ORGANIZATION");
+      }
+      if (key.credits && this.ledger) {
+        keyCredits = await this.ledger.spend(key.id, key.credits, cost);
+        r.credits = credits(keyCredits);
+        if (!keyCredits.allowed) return giveBack(), refused(r, "USAGE_EXCEEDED", "KEY");
+      }
+      if (org?.credits && this.ledger) {
+        const d = await this.ledger.spend(subject!, org.credits, cost);
+        orgState!.credits = credits(d);
+        if (!d.allowed) {
+          giveBack();
+          if (r.credits && keyCredits?.allowed) r.credits = { ...r.credits, remaining: r.credits.remaining + cost };
+          return refused(r, "USAGE_EXCEEDED", "ORGANIZATION");
+        }
+      }
+      return r;
+    } catch (err) {
+      giveBack();
+      throw err;
     }
-    return r;
   }
 }
 
