@@ -131,7 +131,7 @@ function outcomes(u: GetApiKeyUsageResponse): HTMLElement {
         h(
           "tr",
           { "data-outcome": Outcome[o.outcome] },
-          h("th", { scope: "row" }, h("span", { class: `dot dot-${o.outcome === Outcome.VALID ? "valid" : o.outcome === Outcome.RATE_LIMITED ? "limited" : "error"}` }), outcomeLabel(o.outcome)),
+          h("th", { scope: "row" }, h("span", { class: `dot dot-${o.outcome === Outcome.VALID ? "valid" : o.outcome === Outcome.RATE_LIMITED ? "limited" : o.outcome === Outcome.USAGE_EXCEEDED ? "credits" : "error"}` }), outcomeLabel(o.outcome)),
           h("td", { class: "num" }, fmtCount(o.count)),
           h("td", { class: "num" }, fmtPercent(Number(o.count) / total)),
         ),

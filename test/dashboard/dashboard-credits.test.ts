@@ -93,4 +93,15 @@ describe("credits in the dashboard at 1280 px", { timeout: 90_000 }, () => {
     await assertAccessibleLayout(page, 1280);
     await screenshot(page, "desktop-org-policy");
   });
+
+  it("fits the credits fields of the policy editor on a 390 px phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole("button", { name: "Edit policy" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Refill", { exact: true }).selectOption("interval");
+    await assertAccessibleLayout(page, 390);
+    await screenshot(page, "mobile-org-policy-editor");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
 });
