@@ -1,7 +1,7 @@
 // One signed POST: Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature, signed with the
 // `standardwebhooks` package; a second signature while a rotated-out secret is in its grace period), no redirects
-// followed, one deadline for the whole attempt (a receiver dribbling bytes cannot hold it open: the socket's idle
-// timeout alone would never fire), and at most 1 KB of the answer kept for the delivery log.
+// followed, one deadline for the whole attempt, name resolution included (a receiver dribbling bytes cannot hold it
+// open: the socket's idle timeout alone would never fire), and at most 1 KB of the answer kept for the delivery log.
 import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
@@ -28,13 +28,23 @@ export function signatures(secrets: string[], msgId: string, at: Date, body: str
 }
 
 export async function sendWebhook(rawUrl: string, secrets: string[], msgId: string, atMs: number, body: string, o: SendOptions): Promise<SendResult> {
+  // The timeout covers the name's resolution too: a resolver that never answers must not outlast the lease.
+  const startedMs = performance.now();
   let target;
+  let resolving: NodeJS.Timeout | undefined;
   try {
-    target = await resolveTarget(new URL(rawUrl), o.allowPrivate);
+    const url = new URL(rawUrl);
+    const late = new Promise<never>((_, reject) => {
+      resolving = setTimeout(() => reject(new TargetRefused(`no address for ${url.hostname} within ${o.timeoutMs} ms`)), o.timeoutMs);
+    });
+    target = await Promise.race([resolveTarget(url, o.allowPrivate), late]);
   } catch (err) {
     if (err instanceof TargetRefused) return { status: 0, response: `not sent: ${err.message}` };
     return { status: 0, response: `not sent: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(resolving);
   }
+  const leftMs = Math.max(1, o.timeoutMs - Math.round(performance.now() - startedMs));
   // Connect to the address just checked: a second lookup could answer something else (DNS rebinding).
   const pinned: LookupFunction = (_host, opts, cb) => {
     if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: target.address, family: target.family }]);
@@ -59,7 +69,7 @@ export async function sendWebhook(rawUrl: string, secrets: string[], msgId: stri
     const deadline = setTimeout(() => {
       done({ status: 0, response: `no answer within ${o.timeoutMs} ms` });
       req.destroy();
-    }, o.timeoutMs);
+    }, leftMs);
     const req = lib.request(target.url, { method: "POST", headers, lookup: pinned, timeout: o.timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let kept = 0;
