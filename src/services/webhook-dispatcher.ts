@@ -153,6 +153,7 @@ export class WebhookDispatcher {
       nextAttemptAtMs: result === "retry" ? done + wait! : d.nextAttemptAtMs,
     };
     await this.store.saveAttempt(after);
+    if (result === "retry") await this.store.deferQueue(ep.id, after.nextAttemptAtMs);
     this.observer?.onAttempt(result, after, done);
     if (result === "failed") this.log.warn({ endpointId: ep.id, eventId: d.eventId, attempts }, "webhook delivery given up after its last scheduled attempt");
   }

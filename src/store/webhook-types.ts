@@ -32,6 +32,9 @@ export interface WebhookStore {
   head(endpointId: string): Promise<DeliveryRecord | undefined>;
   /** Writes an attempt's result (status, attempts, times, response). */
   saveAttempt(d: DeliveryRecord): Promise<void>;
+  /** Moves the endpoint's other pending deliveries to at least `untilMs` (none may go before the waiting head), so a
+   * backlog behind a failing receiver is not "due" at every poll. */
+  deferQueue(endpointId: string, untilMs: number): Promise<void>;
   /** The endpoint's deliveries, newest event first, strictly before `beforeEventId` when given. */
   listDeliveries(endpointId: string, limit: number, beforeEventId?: string): Promise<DeliveryRecord[]>;
   pendingCount(): Promise<number>;

@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS webhook_state (name TEXT PRIMARY KEY, value TEXT NOT 
 `;
 
 type DocRow = { doc: string };
+type DeliveryRow = { doc: string; next: number };
+/** The column holds the time (deferQueue moves it without rewriting the JSON). */
+const toDelivery = (r: DeliveryRow): DeliveryRecord => ({ ...(JSON.parse(r.doc) as DeliveryRecord), nextAttemptAtMs: r.next });
 
 export class SqliteWebhookStore implements WebhookStore {
   constructor(private readonly db: Database, private readonly audit: SqliteAuditLog) {
@@ -107,9 +110,9 @@ export class SqliteWebhookStore implements WebhookStore {
 
   async head(endpointId: string) {
     const row = this.db
-      .prepare("SELECT doc FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'PENDING' ORDER BY event_id LIMIT 1")
-      .get(endpointId) as DocRow | undefined;
-    return row && (JSON.parse(row.doc) as DeliveryRecord);
+      .prepare("SELECT doc, next_attempt_at_ms AS next FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'PENDING' ORDER BY event_id LIMIT 1")
+      .get(endpointId) as DeliveryRow | undefined;
+    return row && toDelivery(row);
   }
 
   async saveAttempt(d: DeliveryRecord) {
@@ -118,11 +121,15 @@ export class SqliteWebhookStore implements WebhookStore {
       .run(d.status, d.nextAttemptAtMs, JSON.stringify(d), d.endpointId, d.eventId);
   }
 
+  async deferQueue(endpointId: string, untilMs: number) {
+    this.db.prepare("UPDATE webhook_deliveries SET next_attempt_at_ms = ? WHERE endpoint_id = ? AND status = 'PENDING' AND next_attempt_at_ms < ?").run(untilMs, endpointId, untilMs);
+  }
+
   async listDeliveries(endpointId: string, limit: number, beforeEventId?: string) {
     const rows = (beforeEventId
-      ? this.db.prepare("SELECT doc FROM webhook_deliveries WHERE endpoint_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?").all(endpointId, beforeEventId, limit)
-      : this.db.prepare("SELECT doc FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY event_id DESC LIMIT ?").all(endpointId, limit)) as DocRow[];
-    return rows.map((r) => JSON.parse(r.doc) as DeliveryRecord);
+      ? this.db.prepare("SELECT doc, next_attempt_at_ms AS next FROM webhook_deliveries WHERE endpoint_id = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?").all(endpointId, beforeEventId, limit)
+      : this.db.prepare("SELECT doc, next_attempt_at_ms AS next FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY event_id DESC LIMIT ?").all(endpointId, limit)) as DeliveryRow[];
+    return rows.map(toDelivery);
   }
 
   async pendingCount() {

@@ -133,6 +133,10 @@ export class MongoWebhookStore implements WebhookStore {
     await this.deliveries.updateOne({ _id: deliveryId(endpointId, eventId) }, { $set: stripUndefined({ ...rest }), ...unset });
   }
 
+  async deferQueue(endpointId: string, untilMs: number) {
+    await this.deliveries.updateMany({ endpointId, status: "PENDING", nextAttemptAtMs: { $lt: untilMs } }, { $set: { nextAttemptAtMs: untilMs } });
+  }
+
   async listDeliveries(endpointId: string, limit: number, beforeEventId?: string) {
     const filter: Filter<DeliveryDoc> = beforeEventId ? { endpointId, eventId: { $lt: beforeEventId } } : { endpointId };
     return (await this.deliveries.find(filter).sort({ eventId: -1 }).limit(limit).toArray()).map(fromDelivery);
