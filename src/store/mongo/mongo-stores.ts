@@ -7,7 +7,7 @@ import { MongoOrgPolicyStore } from "./mongo-org-policies.js";
 import { durableCollection, MongoKeyStore } from "./mongo-keys.js";
 import { MongoScopeStore } from "./mongo-scopes.js";
 import { MongoAdminKeyStore } from "./mongo-admin-keys.js";
-import { FERRETDB_USAGE_CHUNK, MongoUsageStore, usageIndexes } from "./mongo-usage.js";
+import { backfillUsageOrgIds, FERRETDB_USAGE_CHUNK, MongoUsageStore, usageIndexes } from "./mongo-usage.js";
 import { MongoWebhookStore } from "./mongo-webhooks.js";
 
 export interface MongoStores extends Stores {
@@ -43,6 +43,8 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     ...MongoAuditLog.indexes(db),
     ...MongoWebhookStore.indexes(db),
   ]);
+  // Not fatal: without it, usage written before the upgrade is missing from organisation roll-ups; the next start retries.
+  await backfillUsageOrgIds(db).catch(() => 0);
   const audit = new MongoAuditLog(db);
   return {
     kind: "mongodb",

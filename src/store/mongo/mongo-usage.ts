@@ -26,6 +26,30 @@ export const usageIndexes = (db: Db) => [
   db.collection("key_scope_uses").createIndex({ keyId: 1 }, { name: "key" }),
 ];
 
+const ORG_IDS_MARK = "usage_hourly.orgId";
+
+/**
+ * Usage rows written before they carried their key's organisation take it, once per database (a document in
+ * `migrations` records that it ran), so an organisation's history starts with its keys, not with the upgrade.
+ * Rows an older replica still writes during a rolling upgrade stay without one. Returns the rows changed.
+ */
+export async function backfillUsageOrgIds(db: Db): Promise<number> {
+  const marks = db.collection<{ _id: string; done: boolean }>("migrations");
+  if (await marks.findOne({ _id: ORG_IDS_MARK })) return 0;
+  const hours = db.collection<HourDoc>("usage_hourly");
+  const keyIds = (await hours.distinct("keyId", { orgId: { $exists: false } })).filter((id) => id !== "_unknown");
+  let changed = 0;
+  for (let i = 0; i < keyIds.length; i += 500) {
+    const keys = await db
+      .collection<{ _id: string; orgId: string }>("api_keys")
+      .find({ _id: { $in: keyIds.slice(i, i + 500) } }, { projection: { orgId: 1 } })
+      .toArray();
+    for (const k of keys) changed += (await hours.updateMany({ keyId: k._id, orgId: { $exists: false } }, { $set: { orgId: k.orgId } })).modifiedCount;
+  }
+  await marks.updateOne({ _id: ORG_IDS_MARK }, { $set: { done: true } }, { upsert: true });
+  return changed;
+}
+
 export class MongoUsageStore implements UsageStore {
   constructor(
     private readonly hoursCol: Collection<HourDoc>,
