@@ -53,13 +53,11 @@ export class WebhookService {
     const eventTypes = checkEventTypes(input.eventTypes);
     const description = checkDescription(input.description);
     const url = await checkTarget(input.url, this.allowPrivate);
-    if ((await this.store.countEndpoints(input.orgId)) >= LIMITS.webhookEndpointsPerOrg) {
-      throw invalidArgument(`an organisation has at most ${LIMITS.webhookEndpointsPerOrg} webhook endpoints (and so do endpoints for all)`, "endpoint.org_id");
-    }
+    if ((await this.store.countEndpoints(input.orgId)) >= LIMITS.webhookEndpointsPerOrg) throw tooMany();
     const now = this.clock.nowMs();
     const endpoint: WebhookEndpointRecord = { id: newEndpointId(), url, eventTypes, enabled: input.enabled, description, secret: newSigningSecret(), createdAtMs: now, updatedAtMs: now };
     if (input.orgId) endpoint.orgId = input.orgId;
-    await this.store.insertEndpoint(endpoint, this.event(p, "WEBHOOK_ENDPOINT_CREATED", undefined, endpoint, now));
+    if (!(await this.store.insertEndpoint(endpoint, this.event(p, "WEBHOOK_ENDPOINT_CREATED", undefined, endpoint, now), LIMITS.webhookEndpointsPerOrg))) throw tooMany();
     return { endpoint, secret: endpoint.secret };
   }
 
@@ -165,6 +163,8 @@ export class WebhookService {
     return auditEvent(p, { action, targetType: "WEBHOOK_ENDPOINT", targetId: ep.id, orgId: ep.orgId, atMs, before, after, updateMask });
   }
 }
+
+const tooMany = () => invalidArgument(`an organisation has at most ${LIMITS.webhookEndpointsPerOrg} webhook endpoints (and so do endpoints for all)`, "endpoint.org_id");
 
 function checkEventTypes(types: string[]): WebhookEventType[] {
   const unique = [...new Set(types)];

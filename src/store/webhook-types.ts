@@ -12,8 +12,9 @@ export interface EndpointQuery {
 }
 
 export interface WebhookStore {
-  /** Inserts the endpoint with its event (same transaction / same document write). */
-  insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent): Promise<void>;
+  /** Inserts the endpoint with its event (same transaction / same document write) unless its organisation (or the
+   * endpoints for all) already has `maxPerOrg`: false then, nothing written. Atomic against concurrent inserts. */
+  insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent, maxPerOrg: number): Promise<boolean>;
   getEndpoint(id: string): Promise<WebhookEndpointRecord | undefined>;
   listEndpoints(q: EndpointQuery): Promise<WebhookEndpointRecord[]>;
   /** Every enabled endpoint: the feed matches events against these. */

@@ -30,12 +30,14 @@ export class SqliteWebhookStore implements WebhookStore {
     db.prepare("DELETE FROM webhook_state WHERE name LIKE 'lease:%'").run();
   }
 
-  async insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent) {
-    this.db.transaction(() => {
+  async insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent, maxPerOrg: number) {
+    return this.db.transaction(() => {
+      if (this.countNow(ep.orgId) >= maxPerOrg) return false;
       this.db
         .prepare("INSERT INTO webhook_endpoints (id, org_id, enabled, created_at_ms, updated_at_ms, doc) VALUES (?, ?, ?, ?, ?, ?)")
         .run(ep.id, ep.orgId ?? null, ep.enabled ? 1 : 0, ep.createdAtMs, ep.updatedAtMs, JSON.stringify(ep));
       this.audit.record(event);
+      return true;
     })();
   }
 
@@ -62,6 +64,10 @@ export class SqliteWebhookStore implements WebhookStore {
   }
 
   async countEndpoints(orgId: string | undefined) {
+    return this.countNow(orgId);
+  }
+
+  private countNow(orgId: string | undefined): number {
     const row = (orgId === undefined
       ? this.db.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE org_id IS NULL").get()
       : this.db.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE org_id = ?").get(orgId)) as { n: number };

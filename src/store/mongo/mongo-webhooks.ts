@@ -13,6 +13,11 @@ type EndpointDoc = Omit<WebhookEndpointRecord, "id"> & { _id: string; deletedAtM
 type DeliveryDoc = DeliveryRecord & { _id: string };
 type LeaseDoc = { _id: string; owner: string; untilMs: number };
 type StateDoc = { _id: string; value: string };
+/** One of an organisation's places for an endpoint: _id = "<org>|<n>", n < the bound, so a unique _id bounds them. */
+type SlotDoc = { _id: string; orgKey: string; endpointId: string; atMs: number };
+/** A place whose endpoint never appeared (a crash between taking it and the insert) is taken back after this. */
+const ABANDONED_SLOT_MS = 60_000;
+const orgKeyOf = (orgId: string | undefined) => (orgId === undefined ? "*" : `org:${orgId}`);
 
 const LIVE = { deletedAtMs: { $exists: false } };
 const toRecord = ({ _id, deletedAtMs: _d, lastEvent: _e, ...rest }: EndpointDoc): WebhookEndpointRecord => ({ id: _id, ...rest });
@@ -32,12 +37,14 @@ export class MongoWebhookStore implements WebhookStore {
   private readonly deliveries: Collection<DeliveryDoc>;
   private readonly leases: Collection<LeaseDoc>;
   private readonly state: Collection<StateDoc>;
+  private readonly slots: Collection<SlotDoc>;
 
   constructor(db: Db, private readonly audit: MongoAuditLog) {
     this.endpoints = durableCollection(db, "webhook_endpoints");
     this.deliveries = durableCollection(db, "webhook_deliveries");
     this.leases = durableCollection(db, "webhook_leases");
     this.state = durableCollection(db, "webhook_state");
+    this.slots = durableCollection(db, "webhook_slots");
   }
 
   static indexes(db: Db) {
@@ -46,12 +53,45 @@ export class MongoWebhookStore implements WebhookStore {
       db.collection("webhook_deliveries").createIndex({ endpointId: 1, status: 1, eventId: 1 }, { name: "endpoint_queue" }),
       db.collection("webhook_deliveries").createIndex({ endpointId: 1, eventId: -1 }, { name: "endpoint_log" }),
       db.collection("webhook_deliveries").createIndex({ status: 1, nextAttemptAtMs: 1 }, { name: "due" }),
+      db.collection("webhook_slots").createIndex({ orgKey: 1 }, { name: "org" }),
     ];
   }
 
-  async insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent) {
+  async insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent, maxPerOrg: number) {
+    // Count-then-insert races between calls and replicas (30 concurrent creates made 30 of 20): a place is taken
+    // first, by inserting a unique _id, the one write that is atomic on every MongoDB-compatible server.
+    const slot = await this.takeSlot(orgKeyOf(ep.orgId), ep.id, ep.createdAtMs, maxPerOrg);
+    if (!slot) return false;
     const doc = { ...toDoc(ep), lastEvent: toEventDoc(event) };
-    await this.audit.around("webhook_endpoints", ep.id, event, undefined, null, async () => (await this.endpoints.insertOne(doc), true));
+    try {
+      await this.audit.around("webhook_endpoints", ep.id, event, undefined, null, async () => (await this.endpoints.insertOne(doc), true));
+    } catch (err) {
+      await this.slots.deleteOne({ _id: slot, endpointId: ep.id }).catch(() => {}); // else taken back once abandoned
+      throw err;
+    }
+    return true;
+  }
+
+  private async takeSlot(orgKey: string, endpointId: string, nowMs: number, max: number): Promise<string | undefined> {
+    for (let round = 0; round < 2; round++) {
+      for (let n = 0; n < max; n++) {
+        try {
+          await this.slots.insertOne({ _id: `${orgKey}|${n}`, orgKey, endpointId, atMs: nowMs });
+          return `${orgKey}|${n}`;
+        } catch (err) {
+          if (!isDuplicate(err)) throw err;
+        }
+      }
+      // Full: take back places of deleted endpoints (a crash before the release) and abandoned ones, then look again.
+      let freed = 0;
+      for (const s of await this.slots.find({ orgKey }).toArray()) {
+        const ep = await this.endpoints.findOne({ _id: s.endpointId }, { projection: { deletedAtMs: 1 } });
+        const dead = ep ? ep.deletedAtMs !== undefined : s.atMs < nowMs - ABANDONED_SLOT_MS;
+        if (dead) freed += (await this.slots.deleteOne({ _id: s._id, endpointId: s.endpointId })).deletedCount;
+      }
+      if (freed === 0) return undefined;
+    }
+    return undefined;
   }
 
   async getEndpoint(id: string) {
@@ -99,6 +139,7 @@ export class MongoWebhookStore implements WebhookStore {
       // Left behind by a crash here, they belong to no live endpoint: never attempted (the dispatcher checks).
       await this.deliveries.deleteMany({ endpointId: before.id });
       await this.leases.deleteOne({ _id: before.id });
+      await this.slots.deleteOne({ orgKey: orgKeyOf(before.orgId), endpointId: before.id });
     }
     return applied;
   }
