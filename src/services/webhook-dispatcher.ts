@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
 import type { DeliveryRecord, WebhookEndpointRecord } from "../domain/webhooks.js";
+import { createSecretBox, type SecretBox } from "../domain/secret-box.js";
 import type { WebhookStore } from "../store/webhook-types.js";
 import { RESPONSE_KEEP_BYTES, type SendOptions, type SendResult, sendWebhook } from "./webhook-sender.js";
 
@@ -41,6 +42,7 @@ export class WebhookDispatcher {
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
     private readonly observer?: DispatchObserver,
+    private readonly box: SecretBox = createSecretBox(undefined),
     private readonly send: typeof sendWebhook = sendWebhook,
   ) {}
 
@@ -130,10 +132,10 @@ export class WebhookDispatcher {
 
   private async attempt(ep: WebhookEndpointRecord, d: DeliveryRecord): Promise<void> {
     const at = this.clock.nowMs();
-    const secrets = [ep.secret];
-    if (ep.previousSecret && (ep.previousSecretExpiresAtMs ?? 0) > at) secrets.push(ep.previousSecret);
     let r: SendResult;
     try {
+      const secrets = [this.box.open(ep.secret)];
+      if (ep.previousSecret && (ep.previousSecretExpiresAtMs ?? 0) > at) secrets.push(this.box.open(ep.previousSecret));
       r = await this.send(ep.url, secrets, d.eventId, at, d.payload, this.opts);
     } catch (err) {
       r = { status: 0, response: `not sent: ${(err as Error).message}` };

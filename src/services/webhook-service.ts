@@ -15,6 +15,7 @@ import {
   type WebhookEndpointRecord,
   type WebhookEventType,
 } from "../domain/webhooks.js";
+import { createSecretBox, type SecretBox } from "../domain/secret-box.js";
 import type { WebhookStore } from "../store/webhook-types.js";
 import { requireManage, requireOrg, requireUnrestricted } from "./access.js";
 import { auditEvent } from "./audit-trail.js";
@@ -42,6 +43,8 @@ export class WebhookService {
     private readonly store: WebhookStore,
     private readonly clock: Clock,
     private readonly allowPrivate: boolean,
+    /** Seals signing secrets for the store (domain/secret-box.ts); the caller gets them in clear, once. */
+    private readonly box: SecretBox = createSecretBox(undefined),
   ) {}
 
   async create(p: Principal, input: EndpointInput): Promise<{ endpoint: WebhookEndpointRecord; secret: string }> {
@@ -55,10 +58,11 @@ export class WebhookService {
     const url = await checkTarget(input.url, this.allowPrivate);
     if ((await this.store.countEndpoints(input.orgId)) >= LIMITS.webhookEndpointsPerOrg) throw tooMany();
     const now = this.clock.nowMs();
-    const endpoint: WebhookEndpointRecord = { id: newEndpointId(), url, eventTypes, enabled: input.enabled, description, secret: newSigningSecret(), createdAtMs: now, updatedAtMs: now };
+    const secret = newSigningSecret();
+    const endpoint: WebhookEndpointRecord = { id: newEndpointId(), url, eventTypes, enabled: input.enabled, description, secret: this.box.seal(secret), createdAtMs: now, updatedAtMs: now };
     if (input.orgId) endpoint.orgId = input.orgId;
     if (!(await this.store.insertEndpoint(endpoint, this.event(p, "WEBHOOK_ENDPOINT_CREATED", undefined, endpoint, now), LIMITS.webhookEndpointsPerOrg))) throw tooMany();
-    return { endpoint, secret: endpoint.secret };
+    return { endpoint, secret };
   }
 
   async get(p: Principal, id: string): Promise<WebhookEndpointRecord> {
@@ -109,7 +113,7 @@ export class WebhookService {
     }
     const secret = newSigningSecret();
     const endpoint = await this.change(p, id, "WEBHOOK_SECRET_ROTATED", (before, now) => {
-      const after: WebhookEndpointRecord = { ...before, secret, updatedAtMs: now };
+      const after: WebhookEndpointRecord = { ...before, secret: this.box.seal(secret), updatedAtMs: now };
       delete after.previousSecret;
       delete after.previousSecretExpiresAtMs;
       if (gracePeriodSeconds > 0) Object.assign(after, { previousSecret: before.secret, previousSecretExpiresAtMs: now + gracePeriodSeconds * 1000 });

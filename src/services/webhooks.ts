@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Config } from "../config.js";
 import type { Clock } from "../domain/clock.js";
+import { createSecretBox } from "../domain/secret-box.js";
 import type { Stores } from "../store/types.js";
 import { DEFAULT_RETRY_SCHEDULE_MS, WebhookDispatcher } from "./webhook-dispatcher.js";
 import { DEFAULT_FEED, type FeedOptions, WebhookFeed } from "./webhook-feed.js";
@@ -11,7 +12,7 @@ import { WebhookEmitter } from "./webhook-emitter.js";
 import { ExpiryScan } from "./webhook-expiry-scan.js";
 import { WebhookService } from "./webhook-service.js";
 
-export type WebhookSettings = Partial<Pick<Config, "FLUX_WEBHOOK_ALLOW_PRIVATE" | "FLUX_WEBHOOK_RETRY_SCHEDULE_MS" | "FLUX_WEBHOOK_TIMEOUT_MS" | "FLUX_WEBHOOK_POLL_MS" | "FLUX_WEBHOOK_EXPIRING_DAYS">> & {
+export type WebhookSettings = Partial<Pick<Config, "FLUX_KEY_PEPPER" | "FLUX_WEBHOOK_ALLOW_PRIVATE" | "FLUX_WEBHOOK_RETRY_SCHEDULE_MS" | "FLUX_WEBHOOK_TIMEOUT_MS" | "FLUX_WEBHOOK_POLL_MS" | "FLUX_WEBHOOK_EXPIRING_DAYS">> & {
   /** Tests: a shorter look-back for the feed. */
   feed?: Partial<FeedOptions>;
 };
@@ -39,6 +40,7 @@ export function createWebhooks(stores: Stores, clock: Clock, log: Logger, regist
     registers: [registry],
   });
   const store = stores.webhooks;
+  const box = createSecretBox(s.FLUX_KEY_PEPPER);
   new Gauge({
     name: "flux_webhook_queue_depth",
     help: "Webhook deliveries waiting (pending) in the store",
@@ -66,12 +68,13 @@ export function createWebhooks(stores: Stores, clock: Clock, log: Logger, regist
         if (result === "delivered") latency.observe(Math.max(0, nowMs - d.eventAtMs) / 1000);
       },
     },
+    box,
   );
   const feed = new WebhookFeed(stores.audit, store, clock, log, { pollMs, ...DEFAULT_FEED, ...s.feed }, () => dispatcher.wake());
   const emitter = new WebhookEmitter(store, clock, log, pollMs, () => dispatcher.wake());
   const expiry = new ExpiryScan(stores.keys, store, emitter, clock, log, { days: s.FLUX_WEBHOOK_EXPIRING_DAYS ?? 7, everyMs: 3_600_000 });
   return {
-    service: new WebhookService(store, clock, allowPrivate),
+    service: new WebhookService(store, clock, allowPrivate, box),
     feed,
     dispatcher,
     emitter,
