@@ -32,6 +32,7 @@ for (const [net, bits] of [
   ["fe80::", 10], // link-local
   ["ff00::", 8], // multicast
   ["64:ff9b::", 96], // NAT64 of any IPv4, private ones included
+  ["64:ff9b:1::", 48], // local-use NAT64 (RFC 8215): a site's own translator, to private IPv4 too
   ["2001:db8::", 32],
 ] as const) BLOCKED.addSubnet(net, bits, "ipv6");
 

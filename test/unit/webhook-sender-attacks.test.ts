@@ -84,8 +84,8 @@ describe("a webhook attempt against a hostile receiver", () => {
 });
 
 describe("webhook targets that stand for a private IPv4 address", () => {
-  it("refuses IPv4-compatible, IPv4-translated, 6to4 and Teredo forms (relays to an embedded IPv4 address), and deprecated site-local ones", () => {
-    for (const a of ["::7f00:1", "::127.0.0.1", "::a00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "2002:7f00:1::1", "2002:a9fe:a9fe::", "2002:c0a8:101::1", "2001:0:7f00:1::1", "fec0::1", "100::1"]) {
+  it("refuses IPv4-compatible, IPv4-translated, local-use NAT64, 6to4 and Teredo forms (relays to an embedded IPv4 address), and deprecated site-local ones", () => {
+    for (const a of ["::7f00:1", "::127.0.0.1", "::a00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "2002:7f00:1::1", "2002:a9fe:a9fe::", "2002:c0a8:101::1", "2001:0:7f00:1::1", "fec0::1", "100::1", "64:ff9b:1::a00:1", "64:ff9b:1:ffff::a9fe:a9fe"]) {
       expect(isPrivateAddress(a), a).toBe(true);
     }
     for (const a of ["2606:4700::1111", "2001:4860:4860::8888", "2a00:1450:4001:82b::200e", "::ffff:8.8.8.8", "8.8.8.8"]) expect(isPrivateAddress(a), a).toBe(false);
