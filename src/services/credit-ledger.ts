@@ -103,8 +103,18 @@ export class CreditLedger {
       throw storeUnavailable(err);
     }
     const b = currentBalance(subject, c, stored, now);
-    const held = l && l.epoch === b.epoch && l.periodStartMs === b.periodStartMs ? l.tokens : 0;
-    return { remaining: b.remaining + held, nextRefillAtMs: nextRefillAtMs(c, now), periodStartMs: b.periodStartMs };
+    const next = nextRefillAtMs(c, now);
+    // The lease as it is after the read (calls may have spent from it meanwhile).
+    const cur = this.leases.get(subject);
+    const same = !!cur && cur.epoch === b.epoch && cur.periodStartMs === b.periodStartMs;
+    const held = same ? cur!.tokens : 0;
+    // Remembered like a lease (of nothing, when none is held), so balance checks (cost 0) read the store at most once
+    // per staleAfterMs. Only the stored part changes: tokens, which alone admit calls, are never touched here.
+    if (!this.pending.has(subject)) {
+      if (same) Object.assign(cur!, { unleased: b.remaining, readAtMs: now });
+      else if (!cur || cur.tokens === 0) this.leases.set(subject, { epoch: b.epoch, periodStartMs: b.periodStartMs, nextRefillAtMs: next, tokens: 0, unleased: b.remaining, readAtMs: now });
+    }
+    return { remaining: b.remaining + held, nextRefillAtMs: next, periodStartMs: b.periodStartMs };
   }
 
   /** Returns every unused lease to the store (a clean stop); what a crash keeps was only ever under-spent. */
