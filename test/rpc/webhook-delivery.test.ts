@@ -229,5 +229,18 @@ describe.each(STORE_KINDS)("webhook delivery latency on the %s store", (kind) =>
     const ms = rx.accepted().map((r) => r.atMs - returned.get(r.data.key_id as string)!);
     console.log(`[webhook latency, ${kind}, default poll 100 ms] p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms over ${ms.length} events`);
     expect(ms.length).toBe(60);
+    // The delivery log pages newest first through all of them.
+    const endpointId = (await c().call(WebhookService, "listWebhookEndpoints", { orgId: org }, ADMIN_KEY)).endpoints[0]!.id;
+    const ids: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await c().call(WebhookService, "listWebhookDeliveries", { endpointId, pageSize: 25, pageToken }, ADMIN_KEY);
+      expect(page.deliveries.length).toBeLessThanOrEqual(25);
+      ids.push(...page.deliveries.map((d) => d.eventId));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    expect(ids).toHaveLength(60);
+    expect(ids).toEqual([...ids].sort().reverse());
+    expect(new Set(ids)).toEqual(new Set(rx.accepted().map((r) => r.id)));
   });
 });
