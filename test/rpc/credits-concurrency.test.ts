@@ -24,7 +24,7 @@ async function validateAll(calls: { c: Caller; secret: string }[]): Promise<Outc
         try {
           return (await c.call(ApiKeyService, "validateApiKey", { key: secret }, ADMIN_KEY)).outcome;
         } catch (err) {
-          if (attempt >= 5 || !String(err).includes("UNAVAILABLE")) throw err;
+          if (attempt >= 5 || !String(err).startsWith("Error: Unavailable:")) throw err;
         }
       }
     }),

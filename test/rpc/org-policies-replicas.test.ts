@@ -31,7 +31,7 @@ async function flood(secrets: string[], perKey: number) {
           try {
             return await r.callers[(i + ri) % 2]!.call(ApiKeyService, "validateApiKey", { key: secret }, ADMIN_KEY);
           } catch (err) {
-            if (attempt >= 5 || !String(err).includes("UNAVAILABLE")) throw err;
+            if (attempt >= 5 || !String(err).startsWith("Error: Unavailable:")) throw err;
           }
         }
       }),
