@@ -1,13 +1,11 @@
 // The bounds of IP allowlists, unused-scope hints and organisation usage (src/domain/limits.ts), at the limit
 // (accepted) and one past it (INVALID_ARGUMENT, nothing written), on both stores and both transports.
-import type { DescService } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { OrganizationService } from "../../gen/ts/flux/apikeys/v1/organization_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { LIMITS } from "../../src/domain/limits.js";
-import { RpcFailure } from "../support/callers.js";
+import { type BoundsRequest as Req, type BoundsRow, expectBoundHeld, outcome } from "../support/bounds.js";
 import { createKey, newOrg } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
 import { STORE_KINDS } from "../support/stores.js";
@@ -18,13 +16,7 @@ interface Ctx {
   secret: string;
   nowSeconds: bigint;
 }
-type Req = [DescService, string, Record<string, unknown>];
-interface Row {
-  field: string;
-  limit: number;
-  at: (c: Ctx) => Req;
-  past: (c: Ctx) => Req;
-}
+type Row = BoundsRow<Ctx>;
 
 const cidrs = (n: number) => Array.from({ length: n }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
 /** The longest IPv6 CIDR (49 characters), padded with spaces (trimmed when read) to `len` characters. */
@@ -49,16 +41,6 @@ const ROWS: Row[] = [
   { field: "organisation usage org_id length", limit: LIMITS.orgIdLength, at: () => [OrganizationService, "getOrganizationUsage", { orgId: "o".repeat(LIMITS.orgIdLength) }], past: () => [OrganizationService, "getOrganizationUsage", { orgId: "o".repeat(LIMITS.orgIdLength + 1) }] },
 ];
 
-async function outcome(call: Promise<unknown>): Promise<{ code: Code | 0; message?: string }> {
-  try {
-    await call;
-    return { code: 0 };
-  } catch (err) {
-    if (err instanceof RpcFailure) return { code: err.code, message: err.message };
-    throw err;
-  }
-}
-
 describe.each(STORE_KINDS)("on the %s store", (kind) => {
   let t: TestServer;
   const ctx = {} as Ctx;
@@ -70,21 +52,7 @@ describe.each(STORE_KINDS)("on the %s store", (kind) => {
   });
   afterAll(() => t?.stop());
 
-  const snapshot = async () => JSON.stringify(await t.deps.stores.keys.list({ includeRevoked: true, limit: 100_000 }));
-
-  it.each(ROWS)("$field: accepted at $limit, INVALID_ARGUMENT one past it with nothing written", async (row) => {
-    for (const caller of t.callers) {
-      const via = `${row.field} over ${caller.name}`;
-      const [svc, method, atReq] = row.at(ctx);
-      const at = await outcome(caller.call(svc, method as never, atReq as never, ADMIN_KEY));
-      expect(at.code, `${via} at the limit: ${at.message}`).toBe(0);
-      const before = await snapshot();
-      const [svc2, method2, pastReq] = row.past(ctx);
-      const past = await outcome(caller.call(svc2, method2 as never, pastReq as never, ADMIN_KEY));
-      expect(past.code, `${via} past the limit`).toBe(Code.InvalidArgument);
-      expect(await snapshot(), `${via}: nothing written`).toBe(before);
-    }
-  });
+  it.each(ROWS)("$field: accepted at $limit, INVALID_ARGUMENT one past it with nothing written", (row) => expectBoundHeld(t, row, ctx));
 
   it("takes 0 for unused_scope_days and top_keys as their defaults", async () => {
     for (const caller of t.callers) {

@@ -1,13 +1,12 @@
 // Every credits field's bound from src/domain/limits.ts, at the limit (accepted) and one past it (INVALID_ARGUMENT
 // naming the field, nothing written), on both stores and over grpc-js and Connect: balances, refill amounts,
 // intervals and days of the month on keys (create and update) and organisation policies, and ValidateApiKey.cost.
-import type { DescService } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { LIMITS } from "../../src/domain/limits.js";
-import { RpcFailure } from "../support/callers.js";
+import { type BoundsRequest as Req, type BoundsRow, expectBoundHeld, outcome } from "../support/bounds.js";
 import { newOrg } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
 import { STORE_KINDS } from "../support/stores.js";
@@ -18,13 +17,7 @@ interface Ctx {
   /** A key of its own for the cost rows, with the largest balance (the update rows change the other one). */
   secret: string;
 }
-type Req = [DescService, string, Record<string, unknown>];
-interface Row {
-  field: string;
-  limit: number;
-  at: (c: Ctx) => Req;
-  past: (c: Ctx) => Req;
-}
+type Row = BoundsRow<Ctx>;
 
 const MAX = LIMITS.creditsMax;
 const every = (s: number) => ({ case: "intervalSeconds", value: s });
@@ -46,15 +39,6 @@ export const CREDIT_ROWS: Row[] = [
   { field: "update credits.refill.interval_seconds minimum", limit: 60, at: (c) => update(c, refill(5, every(60))), past: (c) => update(c, refill(5, every(59))) },
   { field: "validate cost", limit: LIMITS.costMax, at: (c) => cost(c, LIMITS.costMax), past: (c) => cost(c, LIMITS.costMax + 1) },
 ];
-
-async function outcome(call: Promise<unknown>): Promise<{ code: Code | 0; res?: Record<string, unknown>; err?: RpcFailure }> {
-  try {
-    return { code: 0, res: (await call) as Record<string, unknown> };
-  } catch (err) {
-    if (err instanceof RpcFailure) return { code: err.code, err };
-    throw err;
-  }
-}
 
 it("a refill with no schedule is refused", async () => {
   const t = await startTestServer("embedded", "credits-bounds-schedule");
@@ -79,21 +63,13 @@ describe.each(STORE_KINDS)("on the %s store", (kind) => {
   });
   afterAll(() => t?.stop());
 
-  const snapshot = async () => JSON.stringify(await t.deps.stores.keys.list({ includeRevoked: true, limit: 100_000 }));
-
-  it.each(CREDIT_ROWS)("$field: accepted at $limit, INVALID_ARGUMENT one past it with nothing written", async (row) => {
-    for (const caller of t.callers) {
-      const via = `${row.field} over ${caller.name}`;
-      const [svc, method, atReq] = row.at(ctx);
-      const at = await outcome(caller.call(svc, method as never, atReq as never, ADMIN_KEY));
-      expect(at.code, `${via} at the limit: ${at.err?.message}`).toBe(0);
-      if (method === "validateApiKey") expect(at.res?.outcome, via).toBe(Outcome.VALID);
-      const before = await snapshot();
-      const [svc2, method2, pastReq] = row.past(ctx);
-      const past = await outcome(caller.call(svc2, method2 as never, pastReq as never, ADMIN_KEY));
-      expect(past.code, `${via} past the limit`).toBe(Code.InvalidArgument);
-      expect(past.err?.metadata.field, via).toBe(row.field.replace(/^(update|validate) /, "").replace(/ (minimum|maximum)$/, ""));
-      expect(await snapshot(), `${via}: nothing written`).toBe(before);
-    }
-  });
+  it.each(CREDIT_ROWS)("$field: accepted at $limit, INVALID_ARGUMENT one past it with nothing written", (row) =>
+    expectBoundHeld(t, row, ctx, {
+      at: (at, method, via) => {
+        if (method === "validateApiKey") expect(at.res?.outcome, via).toBe(Outcome.VALID);
+      },
+      // The refusal names the field: the row's name without its "update"/"validate" and "minimum"/"maximum".
+      past: (past, via) => expect(past.err?.metadata.field, via).toBe(row.field.replace(/^(update|validate) /, "").replace(/ (minimum|maximum)$/, "")),
+    }),
+  );
 });
