@@ -3,6 +3,7 @@
 // queue is worked by the holder of its lease (an expiry field, compared on each replica's own clock): a lost race
 // or a skewed clock can only send an event twice, never skip one, because a delivery leaves PENDING only after a
 // 2xx or its last scheduled attempt.
+import { pollWarnings } from "./poll-warnings.js";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
@@ -29,6 +30,7 @@ export interface DispatchObserver {
 }
 
 export class WebhookDispatcher {
+  private readonly warn: ReturnType<typeof pollWarnings>;
   readonly owner = `dsp_${randomUUID()}`;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -44,7 +46,9 @@ export class WebhookDispatcher {
     private readonly observer?: DispatchObserver,
     private readonly box: SecretBox = createSecretBox(undefined),
     private readonly send: typeof sendWebhook = sendWebhook,
-  ) {}
+  ) {
+    this.warn = pollWarnings(log);
+  }
 
   start(): void {
     this.schedule();
@@ -73,7 +77,7 @@ export class WebhookDispatcher {
   private kick(): void {
     if (this.running || this.stopped) return;
     this.running = this.pass()
-      .catch((err) => this.log.warn({ cause: (err as Error)?.message }, "webhook delivery pass failed; retried at the next poll"))
+      .catch((err) => this.warn(err, "webhook delivery pass failed; retried at the next poll"))
       .finally(() => {
         this.running = undefined;
         if (this.again) (this.again = false), this.kick();

@@ -3,6 +3,7 @@
 // and key.expiring from the expiry scan. The validate path only looks at its answer and, rarely, pushes an event
 // into a bounded buffer: no I/O per call. The buffer is queued in batches every poll. Event ids are derived from
 // what the event is about (key, window, period), so several replicas noticing the same thing queue it once.
+import { pollWarnings } from "./poll-warnings.js";
 import type { Logger } from "pino";
 import type { Clock } from "../domain/clock.js";
 import { periodStartMs } from "../domain/credits.js";
@@ -22,6 +23,7 @@ const MAX_BUFFERED = 10_000;
 const MAX_REMEMBERED = 100_000;
 
 export class WebhookEmitter implements ValidationEvents {
+  private readonly warn: ReturnType<typeof pollWarnings>;
   private buffer: WebhookEvent[] = [];
   /** Things already noticed (rate window, credit period) → until when the memory matters. */
   private readonly noticed = new Map<string, number>();
@@ -35,7 +37,9 @@ export class WebhookEmitter implements ValidationEvents {
     private readonly log: Logger,
     private readonly pollMs: number,
     private readonly onQueued: () => void,
-  ) {}
+  ) {
+    this.warn = pollWarnings(log);
+  }
 
   observe(r: ValidationResult): void {
     const key = r.key;
@@ -128,7 +132,7 @@ export class WebhookEmitter implements ValidationEvents {
     const tick = () => {
       this.flushing = this.flush()
         .then(() => {})
-        .catch((err) => this.log.warn({ cause: (err as Error)?.message }, "webhook events not queued; retried at the next poll"))
+        .catch((err) => this.warn(err, "webhook events not queued; retried at the next poll"))
         .finally(() => {
           this.flushing = undefined;
           if (this.timer) (this.timer = setTimeout(tick, this.pollMs)).unref();

@@ -7,6 +7,7 @@
 //   - quick passes in between read only past the highest id seen (the common case: latency of one poll);
 //   - the queue's unique (endpoint, event) makes every re-read, and every replica doing the same, harmless.
 // An endpoint that appears after an event was matched is matched against the events seen in the window.
+import { pollWarnings } from "./poll-warnings.js";
 import type { Logger } from "pino";
 import { type AuditEvent, eventIdFloor } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
@@ -38,6 +39,7 @@ export function deliveriesFor(ev: WebhookEvent, endpoints: Iterable<WebhookEndpo
 }
 
 export class WebhookFeed {
+  private readonly warn: ReturnType<typeof pollWarnings>;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -58,14 +60,16 @@ export class WebhookFeed {
     private readonly opts: FeedOptions,
     /** Called when something was queued. */
     private readonly onQueued: () => void,
-  ) {}
+  ) {
+    this.warn = pollWarnings(log);
+  }
 
   start(): void {
     const tick = () => {
       if (this.stopped) return;
       this.running = this.pass()
         .then(() => {})
-        .catch((err) => this.log.warn({ cause: (err as Error)?.message }, "webhook feed pass failed; retried at the next poll"))
+        .catch((err) => this.warn(err, "webhook feed pass failed; retried at the next poll"))
         .finally(() => {
           this.running = undefined;
           if (!this.stopped) (this.timer = setTimeout(tick, this.opts.pollMs)).unref();
