@@ -2,16 +2,15 @@
 // per hour (24 h) or day (30 days) by outcome (usage-chart.ts), the outcome breakdown, and the top keys by traffic
 // and by error rate, each linking to its key's page.
 import type { GetOrganizationUsageResponse, KeyUsageSummary } from "../../gen/ts/flux/apikeys/v1/organization_pb.js";
-import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { getOrgUsage } from "./api.js";
 import { navigate } from "./app.js";
-import { alertBox, busy, h, mount, nextId } from "./dom.js";
-import { describeError, errorText } from "./errors.js";
-import { fmtCount, fmtPercent, outcomeLabel } from "./format.js";
+import { alertBox, busy, h, mount } from "./dom.js";
+import { describeError } from "./errors.js";
+import { fmtCount, fmtPercent } from "./format.js";
+import { chartSlot, errorRateTone, type Granularity, outcomeTable, rangePicker, statCard } from "./usage-parts.js";
 
-type Granularity = "HOUR" | "DAY";
 let granularity: Granularity = "DAY";
-let disposeChart: (() => void) | undefined;
+const orgChart = chartSlot();
 
 export async function renderOrgOverview(panel: HTMLElement, orgId: string): Promise<void> {
   const refresh = h("button", { type: "button", class: "btn btn-ghost", id: "refresh-overview" }, "Refresh");
@@ -23,46 +22,35 @@ export async function renderOrgOverview(panel: HTMLElement, orgId: string): Prom
         renderBody(body, await getOrgUsage(orgId, granularity));
       } catch (err) {
         const p = describeError(err);
-        disposeChart?.();
+        orgChart.dispose();
         mount(body, alertBox(`Could not load the overview. ${p.message}`, p.detail));
       } finally {
         body.removeAttribute("aria-busy");
       }
     });
+  const range = rangePicker("org-range", "Overview range", granularity, (g) => {
+    granularity = g;
+    void load();
+  });
   mount(
     panel,
-    h("div", { class: "section-head" }, h("h2", { id: "overview-title" }, "Overview"), h("div", { class: "section-tools" }, rangePicker(() => void load()), refresh)),
+    h("div", { class: "section-head" }, h("h2", { id: "overview-title" }, "Overview"), h("div", { class: "section-tools" }, range, refresh)),
     body,
   );
   refresh.addEventListener("click", () => void load());
   await load();
 }
 
-function rangePicker(changed: () => void): HTMLElement {
-  const name = nextId("org-range");
-  const option = (value: Granularity, label: string) => {
-    const id = `${name}-${value}`;
-    const input = h("input", { type: "radio", name, id, value, checked: granularity === value });
-    input.addEventListener("change", () => {
-      granularity = value;
-      changed();
-    });
-    return [input, h("label", { for: id }, label)];
-  };
-  return h("fieldset", { class: "segmented" }, h("legend", { class: "visually-hidden" }, "Overview range"), option("HOUR", "24 hours"), option("DAY", "30 days"));
-}
-
 function renderBody(body: HTMLElement, u: GetOrganizationUsageResponse) {
   const range = granularity === "HOUR" ? "Last 24 hours" : "Last 30 days";
-  const stat = (label: string, value: string, testId: string, tone = "") =>
-    h("div", { class: `stat ${tone}`, "data-stat": testId }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value), h("div", { class: "stat-sub" }, range));
-  const tone = u.errorRate >= 0.2 ? "stat-bad" : u.errorRate > 0 ? "stat-warn" : "";
+  const stat = (label: string, value: string, testId: string, tone = "") => statCard(label, value, range, testId, tone);
+  const tone = errorRateTone(u.errorRate);
   const chart = h("div", { class: "chart", id: "org-chart" });
   mount(
     body,
     h("div", { class: "stats" }, stat("Requests", fmtCount(u.requests), "org-requests"), stat("Errors", fmtCount(u.errors), "org-errors"), stat("Error rate", fmtPercent(u.errorRate), "org-error-rate", tone)),
     h("figure", { class: "chart-figure" }, h("figcaption", { class: "chart-caption" }, granularity === "HOUR" ? "Requests per hour of all keys" : "Requests per day of all keys"), chart),
-    outcomes(u),
+    outcomeTable(u.outcomes, Number(u.requests), { caption: "Outcomes", empty: "No validations of this organisation's keys in this range.", id: "org-outcomes" }),
     h(
       "div",
       { class: "top-keys" },
@@ -70,38 +58,7 @@ function renderBody(body: HTMLElement, u: GetOrganizationUsageResponse) {
       topTable("Top keys by error rate", "top-by-error-rate", u.topKeysByErrorRate, "No key with at least 10 validations had errors in this range."),
     ),
   );
-  disposeChart?.();
-  disposeChart = undefined;
-  import("./usage-chart.js")
-    .then(({ drawUsageChart }) => {
-      if (chart.isConnected) disposeChart = drawUsageChart(chart, u.series, granularity);
-    })
-    .catch((err) => mount(chart, alertBox(`The chart could not be drawn. ${errorText(err)}`)));
-}
-
-function outcomes(u: GetOrganizationUsageResponse): HTMLElement {
-  const total = Number(u.requests);
-  if (total === 0) return h("p", { class: "muted small" }, "No validations of this organisation's keys in this range.");
-  const rows = [...u.outcomes].sort((a, b) => Number(b.count - a.count));
-  return h(
-    "table",
-    { class: "outcomes", id: "org-outcomes" },
-    h("caption", null, "Outcomes"),
-    h("thead", null, h("tr", null, h("th", { scope: "col" }, "Outcome"), h("th", { scope: "col" }, "Requests"), h("th", { scope: "col" }, "Share"))),
-    h(
-      "tbody",
-      null,
-      rows.map((o) =>
-        h(
-          "tr",
-          { "data-outcome": Outcome[o.outcome] },
-          h("th", { scope: "row" }, h("span", { class: `dot dot-${o.outcome === Outcome.VALID ? "valid" : o.outcome === Outcome.RATE_LIMITED ? "limited" : o.outcome === Outcome.USAGE_EXCEEDED ? "credits" : "error"}` }), outcomeLabel(o.outcome)),
-          h("td", { class: "num" }, fmtCount(o.count)),
-          h("td", { class: "num" }, fmtPercent(Number(o.count) / total)),
-        ),
-      ),
-    ),
-  );
+  orgChart.draw(chart, u.series, granularity);
 }
 
 function topTable(title: string, id: string, keys: KeyUsageSummary[], empty: string): HTMLElement {

@@ -1,12 +1,13 @@
 // Shared pieces of the dashboard's browser tests: a fresh build when dist/dashboard is missing or older than its
-// sources, headless Chromium, screenshots, and the checks every view must pass (labels, no secrets at rest).
+// sources, headless Chromium, signing in, screenshots, and the checks every view must pass (labels, no secrets at rest).
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
+import { ADMIN_KEY, type TestServer } from "../support/server.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const DIST = join(ROOT, "dist/dashboard");
@@ -65,6 +66,42 @@ export function launchChromium(): Promise<Browser> {
     executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
   });
+}
+
+/** Chromium with one page in a new context made with `options`, the page watched from its first request. */
+export async function openPage(options: BrowserContextOptions): Promise<{ browser: Browser; context: BrowserContext; page: Page; watch: ReturnType<typeof watchPage> }> {
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    return { browser, context, page, watch: watchPage(page) };
+  } catch (err) {
+    await browser.close(); // the caller never gets it, so nothing else would close it
+    throw err;
+  }
+}
+
+/** The dashboard's address on a test server. */
+export const dashboardUrl = (t: TestServer) => `http://127.0.0.1:${t.server.httpPort}/`;
+
+/** Fills the sign-in form already shown with the admin key and waits until the dashboard is signed in. */
+export async function signIn(page: Page): Promise<void> {
+  await page.getByLabel("Admin key").fill(ADMIN_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+/** Opens an organisation's keys by typing its ID in the Keys view. */
+export async function openOrganisation(page: Page, orgId: string): Promise<void> {
+  await page.getByLabel("Organisation ID").fill(orgId);
+  await page.getByRole("button", { name: "Open", exact: true }).click();
+}
+
+/** Loads the dashboard, signs in and opens an organisation's keys. */
+export async function signInToOrganisation(page: Page, t: TestServer, orgId: string): Promise<void> {
+  await page.goto(dashboardUrl(t));
+  await signIn(page);
+  await openOrganisation(page, orgId);
 }
 
 /** Saves a screenshot; passing toasts are cleared first so they do not cover the view. */

@@ -7,7 +7,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import type { Caller } from "../support/callers.js";
 import { createKey, defineScopes, newOrg, validate } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNothingLeaked, ensureDashboardBuilt, launchChromium, screenshot, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNothingLeaked, ensureDashboardBuilt, openPage, screenshot, signInToOrganisation, type watchPage } from "./browser.js";
 
 let t: TestServer;
 let browser: Browser;
@@ -34,10 +34,7 @@ beforeAll(async () => {
   const other = await createKey(grpc, { orgId: newOrg() });
   secrets.push(other.secret);
   for (let i = 0; i < 50; i++) await validate(grpc, other.secret); // another org's traffic: never in this overview
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  watch = watchPage(page);
+  ({ browser, context, page, watch } = await openPage({ viewport: { width: 1280, height: 900 } }));
 }, 180_000);
 
 afterAll(async () => {
@@ -46,13 +43,8 @@ afterAll(async () => {
 });
 
 describe("organisation overview and unused scopes at 1280 px", { timeout: 60_000 }, () => {
-  it("shows the organisation's totals, outcomes, a chart and its top keys in the Overview tab", async () => {
-    await page.goto(`http://127.0.0.1:${t.server.httpPort}/`);
-    await page.getByLabel("Admin key").fill(ADMIN_KEY);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
-    await page.getByLabel("Organisation ID").fill(orgId);
-    await page.getByRole("button", { name: "Open", exact: true }).click();
+  it("shows the organisation's totals, outcomes, a chart by day or by hour and its top keys in the Overview tab", async () => {
+    await signInToOrganisation(page, t, orgId);
     await page.getByRole("tab", { name: "Overview" }).click();
     const stat = (id: string) => page.locator(`[data-stat="${id}"] .stat-value`).textContent();
     await expect.poll(() => stat("org-requests")).toBe("24");
@@ -64,6 +56,12 @@ describe("organisation overview and unused scopes at 1280 px", { timeout: 60_000
     expect(await names("top-by-error-rate")).toEqual(["flaky key"]);
     await assertAccessibleLayout(page, 1280);
     await screenshot(page, "desktop-org-overview");
+    await page.getByText("24 hours").click();
+    await expect.poll(() => page.locator("#org-chart").getAttribute("data-buckets")).toBe("25");
+    expect(await page.locator("#org-chart").getAttribute("data-total")).toBe("24");
+    expect(await page.locator('[data-stat="org-requests"] .stat-sub').textContent()).toBe("Last 24 hours");
+    await page.getByText("30 days").click();
+    await expect.poll(() => page.locator("#org-chart").getAttribute("data-buckets")).toBe("31");
   });
 
   it("shows a key's allowed addresses, and its unused scopes with a Remove action that asks first", async () => {

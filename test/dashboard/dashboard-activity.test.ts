@@ -6,7 +6,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import type { Caller } from "../support/callers.js";
 import { createKey, newOrg } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNothingLeaked, ensureDashboardBuilt, launchChromium, screenshot, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNothingLeaked, ensureDashboardBuilt, openPage, screenshot, signInToOrganisation, type watchPage } from "./browser.js";
 
 let t: TestServer;
 let browser: Browser;
@@ -30,10 +30,7 @@ beforeAll(async () => {
   t.clock.advance(1000);
   await grpc.call(ApiKeyService, "updateApiKey", { apiKey: { id: key.id, enabled: false }, updateMask: { paths: ["enabled"] } }, ADMIN_KEY);
   secrets.push((await createKey(grpc, { orgId: newOrg() })).secret); // another org's: never in this org's tab
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  watch = watchPage(page);
+  ({ browser, context, page, watch } = await openPage({ viewport: { width: 1280, height: 860 } }));
 }, 180_000);
 
 afterAll(async () => {
@@ -46,12 +43,7 @@ const changeColumn = async () => rows().locator('td[data-label="Change"]').allTe
 
 describe("activity tabs at 1280 px", { timeout: 60_000 }, () => {
   it("lists an organisation's changes newest first in its Activity tab", async () => {
-    await page.goto(`http://127.0.0.1:${t.server.httpPort}/`);
-    await page.getByLabel("Admin key").fill(ADMIN_KEY);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
-    await page.getByLabel("Organisation ID").fill(orgId);
-    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await signInToOrganisation(page, t, orgId);
     await page.getByRole("tab", { name: "Activity" }).click();
     await expect.poll(changeColumn).toEqual(["Key disabled", "Key rotated", "Key created"]);
     expect(await rows().first().locator('td[data-label="By"]').textContent()).toContain("bootstrap");

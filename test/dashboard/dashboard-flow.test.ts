@@ -9,8 +9,8 @@ import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import type { Caller } from "../support/callers.js";
 import { createKey, newOrg, validate } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNoSecretsAtRest, assertNothingLeaked,
-  ensureDashboardBuilt, launchChromium, screenshot, screenshotOf, tabTo, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNoSecretsAtRest, assertNothingLeaked, dashboardUrl,
+  ensureDashboardBuilt, openOrganisation, openPage, screenshot, screenshotOf, tabTo, type watchPage } from "./browser.js";
 
 let t: TestServer;
 let browser: Browser;
@@ -27,10 +27,7 @@ beforeAll(async () => {
   await ensureDashboardBuilt();
   t = await startTestServer("mongodb", "dashboard-flow");
   grpc = t.callers.find((c) => c.name === "grpc")!;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  watch = watchPage(page);
+  ({ browser, context, page, watch } = await openPage({ viewport: { width: 1280, height: 860 } }));
 }, 180_000);
 
 afterAll(async () => {
@@ -38,7 +35,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const url = () => `http://127.0.0.1:${t.server.httpPort}/`;
+const url = () => dashboardUrl(t);
 const dialog = () => page.getByRole("dialog");
 const stat = (name: string) => page.locator(`[data-stat="${name}"] .stat-value`);
 
@@ -98,8 +95,7 @@ describe("dashboard at 1280 px", { timeout: 60_000 }, () => {
 
   it("creates a key and shows its secret once, with a copy button and a warning", async () => {
     await page.getByRole("button", { name: "Keys", exact: true }).click();
-    await page.getByLabel("Organisation ID").fill(orgId);
-    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await openOrganisation(page, orgId);
     await page.getByText("No keys here yet").waitFor();
     await page.getByRole("button", { name: "Create key" }).click();
     await dialog().getByLabel("Name").fill("CI pipeline");

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKey, newOrg } from "../support/fixtures.js";
 import { entry, newReporter, sendReport, writeKeysFile } from "../support/leak-reporter.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNothingLeaked, ensureDashboardBuilt, launchChromium, screenshot, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNothingLeaked, dashboardUrl, ensureDashboardBuilt, openOrganisation, openPage, screenshot, signIn, type watchPage } from "./browser.js";
 
 let t: TestServer;
 let browser: Browser;
@@ -29,10 +29,7 @@ beforeAll(async () => {
   secrets.push(leaked.secret, clean.secret);
   const res = await sendReport(t.server.httpPort, reporter, [entry(leaked.secret, 7)]);
   expect(res.json()).toMatchObject([{ label: "true_positive" }]);
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  watch = watchPage(page);
+  ({ browser, context, page, watch } = await openPage({ viewport: { width: 1280, height: 860 } }));
 }, 180_000);
 
 afterAll(async () => {
@@ -41,14 +38,9 @@ afterAll(async () => {
 });
 
 async function openKey(id: string) {
-  await page.goto(`http://127.0.0.1:${t.server.httpPort}/`);
-  if (!(await page.getByRole("button", { name: "Sign out" }).isVisible())) {
-    await page.getByLabel("Admin key").fill(ADMIN_KEY);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
-  }
-  await page.getByLabel("Organisation ID").fill(orgId);
-  await page.getByRole("button", { name: "Open", exact: true }).click();
+  await page.goto(dashboardUrl(t));
+  if (!(await page.getByRole("button", { name: "Sign out" }).isVisible())) await signIn(page);
+  await openOrganisation(page, orgId);
   await page.getByLabel("Show revoked keys").check();
   await page.locator(`tr[data-key-id="${id}"] button.key-name`).click();
   await page.locator(".key-page .title-row .badge").first().waitFor();

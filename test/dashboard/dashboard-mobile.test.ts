@@ -6,8 +6,8 @@ import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import type { Caller } from "../support/callers.js";
 import { createKey, defineScopes, newOrg, validate } from "../support/fixtures.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.js";
-import { assertAccessibleLayout, assertNothingLeaked,
-  ensureDashboardBuilt, launchChromium, screenshot, screenshotOf, watchPage } from "./browser.js";
+import { assertAccessibleLayout, assertNothingLeaked, dashboardUrl,
+  ensureDashboardBuilt, openPage, screenshot, screenshotOf, signIn, type watchPage } from "./browser.js";
 
 const WIDTH = 390;
 let t: TestServer;
@@ -32,10 +32,7 @@ beforeAll(async () => {
   keyId = created.key.id;
   secret = created.secret;
   secrets.push(secret);
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: WIDTH, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
-  page = await context.newPage();
-  watch = watchPage(page);
+  ({ browser, context, page, watch } = await openPage({ viewport: { width: WIDTH, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true }));
 }, 180_000);
 
 afterAll(async () => {
@@ -47,13 +44,11 @@ const dialog = () => page.getByRole("dialog");
 
 describe("dashboard at 390 px", { timeout: 60_000 }, () => {
   it("signs in on a phone-sized screen", async () => {
-    await page.goto(`http://127.0.0.1:${t.server.httpPort}/`);
+    await page.goto(dashboardUrl(t));
     await page.getByLabel("Admin key").waitFor();
     await assertAccessibleLayout(page, WIDTH);
     await screenshot(page, "mobile-sign-in", false);
-    await page.getByLabel("Admin key").fill(ADMIN_KEY);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await signIn(page);
   });
 
   it("lists an organisation's keys as cards that fit the width", async () => {
