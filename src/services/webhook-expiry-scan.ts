@@ -31,7 +31,9 @@ export class ExpiryScan {
     let found = 0;
     let after: { createdAtMs: number; id: string } | undefined;
     for (;;) {
-      const page = await this.keys.list({ includeRevoked: false, limit: 500, after });
+      // Only keys expiring within the horizon: paging through every key made each hourly scan (on every replica) read
+      // the whole collection, page after page.
+      const page = await this.keys.list({ includeRevoked: false, limit: 500, after, expiringBetween: { fromMs: now, toMs: horizonMs } });
       for (const k of page) {
         if (k.expiresAtMs === undefined || k.expiresAtMs <= now || k.expiresAtMs > horizonMs || k.revokedAtMs !== undefined) continue;
         // When the key came within the horizon (or was created): fixed by the key, so every scan makes the same id.

@@ -10,6 +10,8 @@ export interface ListKeysQuery {
   limit: number;
   /** Keys strictly older than this (createdAtMs, id) position, for paging newest first. */
   after?: { createdAtMs: number; id: string };
+  /** Only keys whose expiry lies in (fromMs, toMs]: the expiring-key scan reads these, not every key. */
+  expiringBetween?: { fromMs: number; toMs: number };
 }
 
 export interface KeyStore {

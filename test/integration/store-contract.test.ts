@@ -70,6 +70,21 @@ describe.each(STORE_KINDS)("%s store", (kind) => {
     expect(page2.map((k) => k.id)).toEqual([ks[0]!.id, ks[3]!.id]);
   });
 
+  it("lists only the live keys whose expiry lies in (from, to] when asked for expiring keys", async () => {
+    const org = `org_expiring_${kind}`;
+    const ks = [
+      key({ orgId: org, expiresAtMs: 5_000 }), // at `from`: already expired, left out
+      key({ orgId: org, expiresAtMs: 5_001 }),
+      key({ orgId: org, expiresAtMs: 9_000 }), // at `to`: in
+      key({ orgId: org, expiresAtMs: 9_001 }),
+      key({ orgId: org }),
+      key({ orgId: org, expiresAtMs: 6_000, revokedAtMs: 2_000 }),
+    ];
+    for (const k of ks) await s.keys.insert(k);
+    const found = await s.keys.list({ orgId: org, includeRevoked: false, limit: 10, expiringBetween: { fromMs: 5_000, toMs: 9_000 } });
+    expect(found.map((k) => k.id).sort()).toEqual([ks[1]!.id, ks[2]!.id].sort());
+  });
+
   it("counts live keys per scope", async () => {
     await s.keys.insert(key({ scopes: ["only:here"] }));
     await s.keys.insert(key({ scopes: ["only:here"], revokedAtMs: 1 }));

@@ -73,6 +73,11 @@ export class SqliteKeyStore implements KeyStore {
       args.orgId = q.orgId;
     }
     if (!q.includeRevoked) where.push("revoked = 0");
+    if (q.expiringBetween) {
+      where.push("json_extract(doc, '$.expiresAtMs') > @fromMs AND json_extract(doc, '$.expiresAtMs') <= @toMs");
+      args.fromMs = q.expiringBetween.fromMs;
+      args.toMs = q.expiringBetween.toMs;
+    }
     if (q.after) {
       where.push("(created_at_ms < @afterMs OR (created_at_ms = @afterMs AND id < @afterId))");
       args.afterMs = q.after.createdAtMs;

@@ -95,6 +95,7 @@ export class MongoKeyStore implements KeyStore {
     const filter: Record<string, unknown> = {};
     if (q.orgId) filter.orgId = q.orgId;
     if (!q.includeRevoked) filter.revokedAtMs = { $exists: false };
+    if (q.expiringBetween) filter.expiresAtMs = { $gt: q.expiringBetween.fromMs, $lte: q.expiringBetween.toMs };
     if (q.after) {
       filter.$or = [
         { createdAtMs: { $lt: q.after.createdAtMs } },

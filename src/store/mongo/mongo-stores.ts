@@ -38,6 +38,7 @@ export async function openMongoStores(uri: string, dbName?: string): Promise<Mon
     db.collection("api_keys").createIndex({ orgId: 1, createdAtMs: -1, _id: -1 }, { name: "org_newest" }),
     db.collection("api_keys").createIndex({ createdAtMs: -1, _id: -1 }, { name: "newest" }),
     db.collection("api_keys").createIndex({ scopes: 1 }, { name: "scopes" }),
+    db.collection("api_keys").createIndex({ expiresAtMs: 1 }, { name: "expiry", sparse: true }),
     db.collection("admin_keys").createIndex({ digest: 1 }, { unique: true, name: "digest_unique" }),
     ...usageIndexes(db),
     ...MongoAuditLog.indexes(db),
