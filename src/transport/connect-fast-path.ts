@@ -13,6 +13,7 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { CallContext } from "./handlers.js";
+import { callerFault } from "./connect-parse-errors.js";
 import { decodeSimpleValidateRequest, decodeSimpleValidateRequestJson, encodeValidateResponse, validateResponseJson } from "./hot-codec.js";
 import { type ValidateApiKeyResponse, ValidateApiKeyRequestSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 
@@ -23,7 +24,7 @@ export interface FastRoute {
   method: DescMethod;
   /** The instrumented, guarded handler connect-node runs for this method; rejects with a ConnectError. */
   run(req: unknown, ctx: CallContext): Promise<unknown>;
-  /** A binary body that does not parse: counted as INVALID_ARGUMENT, as answerParseFailuresAsInvalidArgument does. */
+  /** A body refused before the handler (callerFault): counted as INVALID_ARGUMENT, as connect-parse-errors.ts does. */
   onParseFailure(): void;
 }
 
@@ -34,7 +35,6 @@ export interface FastPathOptions {
 
 /** connect-node's defaults (connectNodeAdapter): what an accept-encoding header may pick for a large answer. */
 const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli];
-const PARSE_FAILURE = "parse binary: ";
 const utf8 = new TextEncoder();
 /** As connect-es decodes a JSON body (a BOM dropped, bad bytes replaced). */
 const utf8Decoder = new TextDecoder();
@@ -81,21 +81,20 @@ export function createConnectFastPath(routes: FastRoute[], o: FastPathOptions): 
     };
     const hint = Number(len);
     readBody(req, hint, (body) => {
+      // Refused before the handler: the same error connect-node's answer is rewritten to (connect-parse-errors.ts).
+      const refuse = (e: ConnectError) => {
+        const fault = callerFault(e.code, e.rawMessage, e.details.length > 0, route.method.input.typeName);
+        if (fault) route.onParseFailure();
+        answerError(res, fault ?? e, o.jsonOptions, accept);
+      };
       if (hint !== body.byteLength) {
-        const e = new ConnectError(`protocol error: promised ${hint} bytes, received ${body.byteLength}`, Code.InvalidArgument);
-        return void answerError(res, e, o.jsonOptions, accept);
+        return refuse(new ConnectError(`protocol error: promised ${hint} bytes, received ${body.byteLength}`, Code.InvalidArgument));
       }
       let input: unknown;
       try {
         input = (binary ? route.binary : route.json).parse(body);
       } catch (err) {
-        const e = err as ConnectError;
-        if (binary && e.rawMessage.startsWith(PARSE_FAILURE)) {
-          route.onParseFailure();
-          const message = `request is not a valid ${route.method.input.typeName}: ${e.rawMessage.slice(PARSE_FAILURE.length, PARSE_FAILURE.length + 200)}`;
-          return void answer(res, 400, "application/json", utf8.encode(JSON.stringify({ code: "invalid_argument", message })), accept);
-        }
-        return void answerError(res, e, o.jsonOptions, accept);
+        return refuse(err as ConnectError);
       }
       route.run(input, ctx).then(
         (out) => {

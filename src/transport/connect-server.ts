@@ -12,7 +12,7 @@ import { CODE_OF, errorDetails } from "./error-table.js";
 import type { CallContext, ServedService } from "./handlers.js";
 import { createConnectFastPath } from "./connect-fast-path.js";
 import { type CallObserver, instrument } from "./invoke.js";
-import { answerParseFailuresAsInvalidArgument } from "./connect-parse-errors.js";
+import { answerCallerFaultsWithErrorInfo } from "./connect-parse-errors.js";
 import { guarded } from "./request-checks.js";
 
 // connect-es ignores unknown JSON fields and enum names by default: a typo ("expiresAT") or "GRANULARITY_WEEK"
@@ -52,7 +52,7 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
       }
       router.service(service, impl as never);
     }
-    answerParseFailuresAsInvalidArgument(router, (method) => observer?.onCall(method, 0, "INVALID_ARGUMENT"));
+    answerCallerFaultsWithErrorInfo(router, (method) => observer?.onCall(method, 0, "INVALID_ARGUMENT"));
   };
   // The socket's address reaches handlers as a context value (connect-node passes the Node request here).
   const contextValues = (req: { socket?: { remoteAddress?: string } }) => createContextValues().set(PEER, req.socket?.remoteAddress);

@@ -158,6 +158,11 @@ const CASES: Case[] = [
   { name: "cost as a JSON string", body: (c) => (c === "json" ? `{"key":"${keys.plain}","cost":"5"}` : proto(keys.plain, [], { cost: 5 })), headers: bearer },
   { name: "cost out of range in JSON", body: (c) => (c === "json" ? `{"key":"${keys.plain}","cost":-1}` : proto(keys.plain)), headers: bearer },
   { name: "unknown JSON field", body: (c) => (c === "json" ? `{"key":"${keys.plain}","keyy":1}` : proto(keys.plain)), headers: bearer },
+  { name: "fractional cost in JSON", body: (c) => (c === "json" ? `{"key":"${keys.plain}","cost":1.5}` : proto(keys.plain)), headers: bearer },
+  { name: "cost past uint32 in JSON", body: (c) => (c === "json" ? `{"key":"${keys.plain}","cost":4294967296}` : proto(keys.plain)), headers: bearer },
+  // The error names the field: cut to the bound, its body (with ErrorInfo) compressed or not as connect-node would.
+  { name: "unknown JSON field of 5000 bytes, gzip accepted", body: (c) => (c === "json" ? `{"key":"${keys.plain}","${"k".repeat(5000)}":1}` : Uint8Array.from([0x0a, 0x7f, 0x01])), headers: { ...bearer, "accept-encoding": "gzip" } },
+  { name: "unknown JSON field of 600 bytes, br accepted", body: (c) => (c === "json" ? `{"key":"${keys.plain}","${"k".repeat(600)}":1}` : Uint8Array.from([0x0d, 1, 2, 3, 4])), headers: { ...bearer, "accept-encoding": "br" } },
   { name: "malformed body", body: (c) => (c === "json" ? "{not json" : Uint8Array.from([0x0a, 0x7f, 0x01])), headers: bearer },
   { name: "wrong wire type", body: (c) => (c === "json" ? `{"key":5}` : Uint8Array.from([0x0d, 1, 2, 3, 4])), headers: bearer },
   { name: "invalid UTF-8", body: (c) => (c === "json" ? Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) : Uint8Array.from([0x0a, 0x02, 0xc3, 0x28])), headers: bearer },

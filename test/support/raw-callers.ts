@@ -14,6 +14,10 @@ export interface RawAnswer {
   errorBytes: number;
   /** HTTP status (Connect only). */
   httpStatus?: number;
+  /** The error's google.rpc.Status (grpc-status-details-bin, gRPC only), when sent. */
+  statusDetails?: Uint8Array;
+  /** The Connect error body as sent (Connect only). */
+  errorBody?: Uint8Array;
 }
 
 export interface RawGrpc {
@@ -31,7 +35,9 @@ export function rawGrpc(port: number): RawGrpc {
       return new Promise((resolve) => {
         client.makeUnaryRequest(path, id, id, bytes as Buffer, md, { deadline: Date.now() + (opts.deadlineMs ?? 5000) }, (err, res) => {
           if (!err) return resolve({ code: 0, message: "", body: res, errorBytes: 0 });
-          resolve({ code: err.code as number as Code, message: err.details, errorBytes: trailerBytes(err) });
+          const bin = err.metadata?.get("grpc-status-details-bin")[0];
+          const statusDetails = Buffer.isBuffer(bin) ? bin : undefined;
+          resolve({ code: err.code as number as Code, message: err.details, errorBytes: trailerBytes(err), statusDetails });
         });
       });
     },
@@ -91,5 +97,5 @@ export async function rawConnect(
   } catch {
     message = `HTTP ${res.status} without a Connect error body`;
   }
-  return { code, message, errorBytes: bytes.byteLength, httpStatus: res.status };
+  return { code, message, errorBytes: bytes.byteLength, httpStatus: res.status, errorBody: bytes };
 }
