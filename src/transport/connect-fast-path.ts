@@ -81,20 +81,15 @@ export function createConnectFastPath(routes: FastRoute[], o: FastPathOptions): 
     };
     const hint = Number(len);
     readBody(req, hint, (body) => {
-      // Refused before the handler: the same error connect-node's answer is rewritten to (connect-parse-errors.ts).
-      const refuse = (e: ConnectError) => {
-        const fault = callerFault(e.code, e.rawMessage, e.details.length > 0, route.method.input.typeName);
-        if (fault) route.onParseFailure();
-        answerError(res, fault ?? e, o.jsonOptions, accept);
-      };
       if (hint !== body.byteLength) {
-        return refuse(new ConnectError(`protocol error: promised ${hint} bytes, received ${body.byteLength}`, Code.InvalidArgument));
+        const e = new ConnectError(`protocol error: promised ${hint} bytes, received ${body.byteLength}`, Code.InvalidArgument);
+        return refuse(res, route, e, o.jsonOptions, accept);
       }
       let input: unknown;
       try {
         input = (binary ? route.binary : route.json).parse(body);
       } catch (err) {
-        return refuse(err as ConnectError);
+        return refuse(res, route, err as ConnectError, o.jsonOptions, accept);
       }
       route.run(input, ctx).then(
         (out) => {
@@ -129,6 +124,13 @@ function readBody(req: Req, hint: number, done: (body: Uint8Array) => void): voi
   });
   // An aborted request is answered by nobody, as with connect-node (whose handler never ran either).
   req.once("end", () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+}
+
+/** A request refused before the handler: answered with the error connect-node's answer is rewritten to (connect-parse-errors.ts). */
+function refuse(res: Res, route: FastRoute, e: ConnectError, jsonOptions: FastPathOptions["jsonOptions"], accept: string | undefined): void {
+  const fault = callerFault(e.code, e.rawMessage, e.details.length > 0, route.method.input.typeName);
+  if (fault) route.onParseFailure();
+  answerError(res, fault ?? e, jsonOptions, accept);
 }
 
 function answerError(res: Res, e: ConnectError, jsonOptions: FastPathOptions["jsonOptions"], accept: string | undefined): void {
