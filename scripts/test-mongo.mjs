@@ -36,7 +36,6 @@ import { fileURLToPath } from "node:url";
 const THIS_FILE = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(THIS_FILE), "..");
 const GO_SRC_DIR = path.join(REPO_ROOT, "tools", "ferretdb");
-const GO_SRC_FILES = ["go.mod", "go.sum", "main.go"];
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
@@ -52,7 +51,9 @@ function cacheDir() {
 async function sourceHash() {
   const h = createHash("sha256");
   h.update(`${process.platform}-${process.arch}\n`);
-  for (const name of GO_SRC_FILES) {
+  // Every file of the program (go.mod, go.sum and each .go file): a change to any of them must rebuild the binary.
+  const names = (await readdir(GO_SRC_DIR)).filter((n) => n === "go.mod" || n === "go.sum" || n.endsWith(".go")).sort();
+  for (const name of names) {
     const data = await readFile(path.join(GO_SRC_DIR, name));
     h.update(`${name}\0${data.length}\0`);
     h.update(data);
@@ -141,7 +142,7 @@ async function pruneOldBinaries(dir, keep) {
 let binaryPromise;
 
 /**
- * Builds tools/ferretdb into the cache (only when go.mod, go.sum or main.go changed)
+ * Builds tools/ferretdb into the cache (only when go.mod, go.sum or a .go file changed)
  * and returns the absolute path of the binary.
  * @returns {Promise<string>}
  */
