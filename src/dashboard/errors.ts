@@ -27,6 +27,7 @@ export const BY_REASON: Record<ErrorReason, string | ((meta: Record<string, stri
   ADMIN_KEY_NOT_FOUND: "That admin key does not exist.",
   WEBHOOK_ENDPOINT_NOT_FOUND: "That webhook endpoint does not exist (it may have been deleted).",
   KEY_REVOKED: "This key is revoked: it can no longer be changed, enabled or rotated.",
+  VALIDATOR_SESSION_ENDED: "The local validator's session ended; it subscribes again.",
   SCOPE_IN_USE: "This scope is still carried by at least one key. Remove it from those keys (or revoke them) first.",
   STORE_UNAVAILABLE: "The key store is unavailable right now. Try again in a moment.",
   INTERNAL: "The server hit an internal error. Try again; if it persists, check the server log.",

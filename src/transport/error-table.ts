@@ -21,6 +21,7 @@ export const CODE_OF: Record<ErrorReason, Code> = {
   ADMIN_KEY_NOT_FOUND: Code.NotFound,
   KEY_REVOKED: Code.FailedPrecondition,
   SCOPE_IN_USE: Code.FailedPrecondition,
+  VALIDATOR_SESSION_ENDED: Code.FailedPrecondition,
   STORE_UNAVAILABLE: Code.Unavailable,
   INTERNAL: Code.Internal,
 };

@@ -35,6 +35,7 @@ const CLASS_OF_REASON: Record<ErrorReason, ErrorClass> = {
   INVALID_ARGUMENT: InvalidArgumentError,
   UNKNOWN_SCOPE: UnknownScopeError,
   KEY_NOT_FOUND: NotFoundError,
+  VALIDATOR_SESSION_ENDED: FailedPreconditionError,
   SCOPE_NOT_FOUND: NotFoundError,
   ADMIN_KEY_NOT_FOUND: NotFoundError,
   WEBHOOK_ENDPOINT_NOT_FOUND: NotFoundError,

@@ -149,6 +149,7 @@ _BY_REASON: Dict[int, Type[FluxError]] = {
     ErrorReason.ERROR_REASON_WEBHOOK_ENDPOINT_NOT_FOUND: NotFoundError,
     ErrorReason.ERROR_REASON_KEY_REVOKED: FailedPreconditionError,
     ErrorReason.ERROR_REASON_SCOPE_IN_USE: FailedPreconditionError,
+    ErrorReason.ERROR_REASON_VALIDATOR_SESSION_ENDED: FailedPreconditionError,
     ErrorReason.ERROR_REASON_STORE_UNAVAILABLE: UnavailableError,
     ErrorReason.ERROR_REASON_INTERNAL: InternalError,
 }

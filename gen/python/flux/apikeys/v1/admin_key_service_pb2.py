@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from flux.apikeys.v1 import api_key_pb2 as flux_dot_apikeys_dot_v1_dot_api__key__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'flux/apikeys/v1/admin_key_service.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1d\x66lux/apikeys/v1/api_key.proto\"L\n\x15\x43reateAdminKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"V\n\x16\x43reateAdminKeyResponse\x12,\n\tadmin_key\x18\x01 \x01(\x0b\x32\x19.flux.apikeys.v1.AdminKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x16\n\x14ListAdminKeysRequest\"F\n\x15ListAdminKeysResponse\x12-\n\nadmin_keys\x18\x01 \x03(\x0b\x32\x19.flux.apikeys.v1.AdminKey\"#\n\x15RevokeAdminKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x16RevokeAdminKeyResponse\x12,\n\tadmin_key\x18\x01 \x01(\x0b\x32\x19.flux.apikeys.v1.AdminKey2\xb7\x02\n\x0f\x41\x64minKeyService\x12\x61\n\x0e\x43reateAdminKey\x12&.flux.apikeys.v1.CreateAdminKeyRequest\x1a\'.flux.apikeys.v1.CreateAdminKeyResponse\x12^\n\rListAdminKeys\x12%.flux.apikeys.v1.ListAdminKeysRequest\x1a&.flux.apikeys.v1.ListAdminKeysResponse\x12\x61\n\x0eRevokeAdminKey\x12&.flux.apikeys.v1.RevokeAdminKeyRequest\x1a\'.flux.apikeys.v1.RevokeAdminKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'flux/apikeys/v1/admin_key_service.proto\x12\x0f\x66lux.apikeys.v1\x1a\x1d\x66lux/apikeys/v1/api_key.proto\"f\n\x15\x43reateAdminKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\x12\x18\n\x10local_validation\x18\x04 \x01(\x08\"V\n\x16\x43reateAdminKeyResponse\x12,\n\tadmin_key\x18\x01 \x01(\x0b\x32\x19.flux.apikeys.v1.AdminKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x16\n\x14ListAdminKeysRequest\"F\n\x15ListAdminKeysResponse\x12-\n\nadmin_keys\x18\x01 \x03(\x0b\x32\x19.flux.apikeys.v1.AdminKey\"#\n\x15RevokeAdminKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"F\n\x16RevokeAdminKeyResponse\x12,\n\tadmin_key\x18\x01 \x01(\x0b\x32\x19.flux.apikeys.v1.AdminKey2\xb7\x02\n\x0f\x41\x64minKeyService\x12\x61\n\x0e\x43reateAdminKey\x12&.flux.apikeys.v1.CreateAdminKeyRequest\x1a\'.flux.apikeys.v1.CreateAdminKeyResponse\x12^\n\rListAdminKeys\x12%.flux.apikeys.v1.ListAdminKeysRequest\x1a&.flux.apikeys.v1.ListAdminKeysResponse\x12\x61\n\x0eRevokeAdminKey\x12&.flux.apikeys.v1.RevokeAdminKeyRequest\x1a\'.flux.apikeys.v1.RevokeAdminKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,17 +33,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'flux.apikeys.v1.admin_key_s
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATEADMINKEYREQUEST']._serialized_start=91
-  _globals['_CREATEADMINKEYREQUEST']._serialized_end=167
-  _globals['_CREATEADMINKEYRESPONSE']._serialized_start=169
-  _globals['_CREATEADMINKEYRESPONSE']._serialized_end=255
-  _globals['_LISTADMINKEYSREQUEST']._serialized_start=257
-  _globals['_LISTADMINKEYSREQUEST']._serialized_end=279
-  _globals['_LISTADMINKEYSRESPONSE']._serialized_start=281
-  _globals['_LISTADMINKEYSRESPONSE']._serialized_end=351
-  _globals['_REVOKEADMINKEYREQUEST']._serialized_start=353
-  _globals['_REVOKEADMINKEYREQUEST']._serialized_end=388
-  _globals['_REVOKEADMINKEYRESPONSE']._serialized_start=390
-  _globals['_REVOKEADMINKEYRESPONSE']._serialized_end=460
-  _globals['_ADMINKEYSERVICE']._serialized_start=463
-  _globals['_ADMINKEYSERVICE']._serialized_end=774
+  _globals['_CREATEADMINKEYREQUEST']._serialized_end=193
+  _globals['_CREATEADMINKEYRESPONSE']._serialized_start=195
+  _globals['_CREATEADMINKEYRESPONSE']._serialized_end=281
+  _globals['_LISTADMINKEYSREQUEST']._serialized_start=283
+  _globals['_LISTADMINKEYSREQUEST']._serialized_end=305
+  _globals['_LISTADMINKEYSRESPONSE']._serialized_start=307
+  _globals['_LISTADMINKEYSRESPONSE']._serialized_end=377
+  _globals['_REVOKEADMINKEYREQUEST']._serialized_start=379
+  _globals['_REVOKEADMINKEYREQUEST']._serialized_end=414
+  _globals['_REVOKEADMINKEYRESPONSE']._serialized_start=416
+  _globals['_REVOKEADMINKEYRESPONSE']._serialized_end=486
+  _globals['_ADMINKEYSERVICE']._serialized_start=489
+  _globals['_ADMINKEYSERVICE']._serialized_end=800
 # @@protoc_insertion_point(module_scope)

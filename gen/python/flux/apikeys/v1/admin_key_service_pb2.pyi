@@ -8,14 +8,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateAdminKeyRequest(_message.Message):
-    __slots__ = ("name", "org_id", "validate_only")
+    __slots__ = ("name", "org_id", "validate_only", "local_validation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_VALIDATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     org_id: str
     validate_only: bool
-    def __init__(self, name: _Optional[str] = ..., org_id: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
+    local_validation: bool
+    def __init__(self, name: _Optional[str] = ..., org_id: _Optional[str] = ..., validate_only: bool = ..., local_validation: bool = ...) -> None: ...
 
 class CreateAdminKeyResponse(_message.Message):
     __slots__ = ("admin_key", "secret")

@@ -105,7 +105,7 @@ class Scope(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AdminKey(_message.Message):
-    __slots__ = ("id", "name", "org_id", "validate_only", "display_hint", "created_at", "revoked_at")
+    __slots__ = ("id", "name", "org_id", "validate_only", "display_hint", "created_at", "revoked_at", "local_validation")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ORG_ID_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class AdminKey(_message.Message):
     DISPLAY_HINT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_VALIDATION_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     org_id: str
@@ -120,4 +121,5 @@ class AdminKey(_message.Message):
     display_hint: str
     created_at: _timestamp_pb2.Timestamp
     revoked_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., org_id: _Optional[str] = ..., validate_only: bool = ..., display_hint: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    local_validation: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., org_id: _Optional[str] = ..., validate_only: bool = ..., display_hint: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., local_validation: bool = ...) -> None: ...

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"flux/apikeys/v1/error_reason.proto\x12\x0f\x66lux.apikeys.v1*\x8c\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\"\n\x1e\x45RROR_REASON_ADMIN_KEY_MISSING\x10\x01\x12\"\n\x1e\x45RROR_REASON_ADMIN_KEY_INVALID\x10\x02\x12\"\n\x1e\x45RROR_REASON_PERMISSION_DENIED\x10\x03\x12!\n\x1d\x45RROR_REASON_INVALID_ARGUMENT\x10\x04\x12\x1e\n\x1a\x45RROR_REASON_UNKNOWN_SCOPE\x10\x05\x12\x1e\n\x1a\x45RROR_REASON_KEY_NOT_FOUND\x10\x06\x12 \n\x1c\x45RROR_REASON_SCOPE_NOT_FOUND\x10\x07\x12$\n ERROR_REASON_ADMIN_KEY_NOT_FOUND\x10\x08\x12\x1c\n\x18\x45RROR_REASON_KEY_REVOKED\x10\t\x12\x1d\n\x19\x45RROR_REASON_SCOPE_IN_USE\x10\n\x12\"\n\x1e\x45RROR_REASON_STORE_UNAVAILABLE\x10\x0b\x12\x19\n\x15\x45RROR_REASON_INTERNAL\x10\x0c\x12\x1f\n\x1b\x45RROR_REASON_AUTH_THROTTLED\x10\r\x12+\n\'ERROR_REASON_WEBHOOK_ENDPOINT_NOT_FOUND\x10\x0e\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"flux/apikeys/v1/error_reason.proto\x12\x0f\x66lux.apikeys.v1*\xb6\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\"\n\x1e\x45RROR_REASON_ADMIN_KEY_MISSING\x10\x01\x12\"\n\x1e\x45RROR_REASON_ADMIN_KEY_INVALID\x10\x02\x12\"\n\x1e\x45RROR_REASON_PERMISSION_DENIED\x10\x03\x12!\n\x1d\x45RROR_REASON_INVALID_ARGUMENT\x10\x04\x12\x1e\n\x1a\x45RROR_REASON_UNKNOWN_SCOPE\x10\x05\x12\x1e\n\x1a\x45RROR_REASON_KEY_NOT_FOUND\x10\x06\x12 \n\x1c\x45RROR_REASON_SCOPE_NOT_FOUND\x10\x07\x12$\n ERROR_REASON_ADMIN_KEY_NOT_FOUND\x10\x08\x12\x1c\n\x18\x45RROR_REASON_KEY_REVOKED\x10\t\x12\x1d\n\x19\x45RROR_REASON_SCOPE_IN_USE\x10\n\x12\"\n\x1e\x45RROR_REASON_STORE_UNAVAILABLE\x10\x0b\x12\x19\n\x15\x45RROR_REASON_INTERNAL\x10\x0c\x12\x1f\n\x1b\x45RROR_REASON_AUTH_THROTTLED\x10\r\x12+\n\'ERROR_REASON_WEBHOOK_ENDPOINT_NOT_FOUND\x10\x0e\x12(\n$ERROR_REASON_VALIDATOR_SESSION_ENDED\x10\x0f\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,5 +32,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'flux.apikeys.v1.error_reaso
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ERRORREASON']._serialized_start=56
-  _globals['_ERRORREASON']._serialized_end=580
+  _globals['_ERRORREASON']._serialized_end=622
 # @@protoc_insertion_point(module_scope)
