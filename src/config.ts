@@ -20,6 +20,9 @@ const schema = z.object({
   FLUX_KEY_CACHE_MAX_AGE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Failed admin-key attempts per client address per minute before that address is throttled; 0 turns it off. */
   FLUX_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(20),
+  /** Processes serving the ports (node:cluster). 1: one process. N ≥ 2 on the embedded store: N workers share the data
+   * directory under the replica rules (see README, Performance). */
+  FLUX_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   FLUX_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(1000).default(1000),
   FLUX_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** Audit events older than this many days are pruned (hourly). */

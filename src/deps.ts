@@ -26,7 +26,7 @@ import { OrganizationUsageService } from "./services/organization-usage-service.
 import { ValidationService } from "./services/validation-service.js";
 import { WindowCounter } from "./services/window-counter.js";
 import { createWebhooks, type Webhooks, type WebhookSettings } from "./services/webhooks.js";
-import { openEmbeddedStores } from "./store/embedded/embedded-stores.js";
+import { type EmbeddedOptions, openEmbeddedStores } from "./store/embedded/embedded-stores.js";
 import { MongoChangeLogStore } from "./store/mongo/mongo-change-log.js";
 import { MongoChangeOutboxStore } from "./store/mongo/mongo-change-outbox.js";
 import { MongoRateWindowStore } from "./store/mongo/mongo-rate-windows.js";
@@ -62,8 +62,8 @@ export interface Deps {
 
 export type StoreSettings = Pick<Config, "FLUX_MONGODB_URI" | "FLUX_MONGODB_DB" | "FLUX_DATA_DIR">;
 
-export async function openStores(c: StoreSettings): Promise<Stores> {
-  return c.FLUX_MONGODB_URI ? openMongoStores(c.FLUX_MONGODB_URI, c.FLUX_MONGODB_DB) : openEmbeddedStores(c.FLUX_DATA_DIR);
+export async function openStores(c: StoreSettings, embedded?: EmbeddedOptions): Promise<Stores> {
+  return c.FLUX_MONGODB_URI ? openMongoStores(c.FLUX_MONGODB_URI, c.FLUX_MONGODB_DB) : openEmbeddedStores(c.FLUX_DATA_DIR, undefined, embedded);
 }
 
 export async function createDeps(
@@ -104,7 +104,9 @@ export async function createDeps(
   const limiter =
     stores.kind === "mongodb"
       ? new LeasedRateLimiter(guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { reads: ["take"] }), clock, new WindowCounter(clock))
-      : (windowsOnDisk ?? new WindowCounter(clock));
+      : stores.replicaParts
+        ? new LeasedRateLimiter(stores.replicaParts.windows, clock) // workers: shared windows, no per-process insurance
+        : (windowsOnDisk ?? new WindowCounter(clock));
   // Credits fail closed: no call is admitted without its debit stored (UNAVAILABLE at once while MongoDB is down).
   const ledger = new CreditLedger(health ? guardStore(stores.balances, health, { reads: ["get"] }) : stores.balances, clock);
   let sync: ReplicaSync | undefined;
@@ -132,6 +134,12 @@ export async function createDeps(
     sync = new ReplicaSync(new MongoChangeLogStore(db), caches, log, syncOptions);
     await sync.start();
     feed = outbox = new OutboxChangeFeed(new MongoChangeOutboxStore(db), sync, caches, log);
+    outbox.start();
+  } else if (stores.replicaParts) {
+    // Embedded with FLUX_WORKERS ≥ 2: each worker process is a replica of the same rules, over SQLite tables.
+    sync = new ReplicaSync(stores.replicaParts.changeLog, caches, log, syncOptions);
+    await sync.start();
+    feed = outbox = new OutboxChangeFeed(stores.replicaParts.outbox, sync, caches, log);
     outbox.start();
   }
   const keys = new KeyService(stores.keys, stores.scopes, clock, digest, feed);

@@ -7,6 +7,7 @@ import { startServer } from "./server.js";
 import { loadServerTls, type ServerTls, TlsLoadError } from "./transport/tls.js";
 import { loadReporterKeys, ReporterKeysError } from "./services/leak-signature.js";
 import { describeStartupError, redactUri } from "./startup-errors.js";
+import { runPrimary, type WorkerReady } from "./worker-pool.js";
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // Each call leaves ~14 KB of short-lived garbage; a 32 MB young generation (V8's default is 16 MB) took
@@ -37,9 +38,32 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
   }
   const storeName = config.FLUX_MONGODB_URI ? `MongoDB at ${redactUri(config.FLUX_MONGODB_URI)}` : `embedded store in ${config.FLUX_DATA_DIR}`;
+  const banner = (grpcPort: number, httpPort: number, secret?: string) => {
+    const lines = [`Flux API Keys is serving (store: ${storeName}${config.FLUX_WORKERS > 1 ? `; ${config.FLUX_WORKERS} worker processes` : ""})`];
+    lines.push(`  gRPC  ${hostOf(config.FLUX_GRPC_ADDR)}:${grpcPort}${tls ? " over TLS" : ""}  (backend services, grpcurl, Python and Rust SDKs)`);
+    lines.push(`  HTTP  http${tls ? "s" : ""}://${hostOf(config.FLUX_HTTP_ADDR)}:${httpPort}/  (dashboard, Connect, gRPC-Web, /metrics)`);
+    if (reporterKeys > 0) {
+      lines.push(`  Leaks POST /v1/leaks/report on the HTTP address: ${reporterKeys} reporter key(s), action ${config.FLUX_LEAK_ACTION}`);
+    }
+    if (tls) {
+      const c = tls.certificate();
+      lines.push(`  TLS   certificate serial ${c.serialNumber}, valid to ${c.validTo}${tls.requireClientCert ? "; client certificates required" : ""} (SIGHUP re-reads it)`);
+    }
+    if (secret) lines.push("", `  Bootstrap admin key (shown once — store this now): ${secret}`, "  Send it as `authorization: Bearer <admin key>`.", "");
+    return lines.join("\n") + "\n";
+  };
+  // FLUX_WORKERS ≥ 2: this process is the primary (worker-pool.ts) unless the primary started it as a worker.
+  const workerIndex = env.FLUX_WORKER_INDEX;
+  if (config.FLUX_WORKERS > 1 && !workerIndex) {
+    try {
+      return await runPrimary(config, log, { banner, fail });
+    } catch (err) {
+      fail(`cannot open the ${storeName}: ${describeStartupError(err)}`, 1);
+    }
+  }
   let stores;
   try {
-    stores = await openStores(config);
+    stores = await openStores(config, workerIndex ? { shared: "worker" } : undefined);
   } catch (err) {
     fail(`cannot open the ${storeName}: ${describeStartupError(err)}`, 1);
   }
@@ -51,22 +75,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     await deps.close();
     fail(`cannot listen: ${describeStartupError(err)}`, 1);
   }
-  const lines = [`Flux API Keys is serving (store: ${storeName})`];
-  lines.push(`  gRPC  ${hostOf(config.FLUX_GRPC_ADDR)}:${server.grpcPort}${tls ? " over TLS" : ""}  (backend services, grpcurl, Python and Rust SDKs)`);
-  lines.push(`  HTTP  http${tls ? "s" : ""}://${hostOf(config.FLUX_HTTP_ADDR)}:${server.httpPort}/  (dashboard, Connect, gRPC-Web, /metrics)`);
-  if (reporterKeys > 0) {
-    lines.push(`  Leaks POST /v1/leaks/report on the HTTP address: ${reporterKeys} reporter key(s), action ${config.FLUX_LEAK_ACTION}`);
-  }
-  if (tls) {
-    const c = tls.certificate();
-    lines.push(`  TLS   certificate serial ${c.serialNumber}, valid to ${c.validTo}${tls.requireClientCert ? "; client certificates required" : ""} (SIGHUP re-reads it)`);
-  }
-  if (!config.FLUX_ADMIN_KEY) {
-    const secret = await deps.services.adminKeys.bootstrapIfEmpty();
-    if (secret) {
-      lines.push("", `  Bootstrap admin key (shown once — store this now): ${secret}`, "  Send it as `authorization: Bearer <admin key>`.", "");
-    }
-  }
+  // A worker's primary made the bootstrap key (if any) before starting the workers.
+  const secret = !config.FLUX_ADMIN_KEY && !workerIndex ? await deps.services.adminKeys.bootstrapIfEmpty() : undefined;
   // Handlers before the banner: whoever waits for the banner may signal at once (seen under load).
   let signalled = false;
   const shutdown = (signal: string) => {
@@ -94,7 +104,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       log.error({ cause: (err as Error).message }, "TLS reload failed: still serving the previous certificate");
     }
   });
-  process.stdout.write(lines.join("\n") + "\n");
+  // Under the primary, the primary prints the banner once every worker listens; run alone (tests aiming at one
+  // worker start it so, on its own ports), a worker prints its own.
+  if (workerIndex && process.send) process.send({ type: "flux-worker-ready", grpcPort: server.grpcPort, httpPort: server.httpPort } satisfies WorkerReady);
+  else process.stdout.write(banner(server.grpcPort, server.httpPort, secret));
 }
 
 function serverTls(config: Config): ServerTls | undefined {

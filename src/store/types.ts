@@ -2,6 +2,7 @@
 import type { AuditEvent, AuditTargetType } from "../domain/audit.js";
 import type { StoredBalance } from "../domain/credits.js";
 import type { AdminKeyRecord, ApiKeyRecord, OrgPolicy, Outcome, ScopeRecord } from "../domain/types.js";
+import type { RateWindowStore } from "../services/leased-rate-limiter.js";
 import type { WebhookStore } from "./webhook-types.js";
 
 export interface ListKeysQuery {
@@ -159,7 +160,16 @@ export interface Stores {
   rateWindows?: RateWindowRows;
   balances: CreditBalanceStore;
   orgPolicies: OrgPolicyStore;
+  /** Embedded with FLUX_WORKERS ≥ 2: the replica rules' stores over SQLite (MongoDB builds its own in deps.ts). */
+  replicaParts?: ReplicaParts;
   close(): Promise<void>;
+}
+
+/** What several processes sharing one store need beyond the stores above (services/replica-sync.ts and friends). */
+export interface ReplicaParts {
+  changeLog: ChangeLogStore;
+  outbox: ChangeOutboxStore;
+  windows: RateWindowStore;
 }
 
 /** One change to a key, as the digests under which replicas may have cached it. */

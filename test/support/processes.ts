@@ -5,6 +5,7 @@ import { startFluxProcess } from "../../scripts/with-server.mjs";
 import { connectCaller, grpcCaller, type Caller } from "./callers.js";
 
 export interface FluxProcess {
+  pid: number;
   grpcPort: number;
   httpPort: number;
   output(): string;
@@ -20,6 +21,7 @@ export async function startProcess(env: Record<string, string>): Promise<FluxPro
   const p = await startFluxProcess(env);
   const callers = [grpcCaller(p.grpcPort), connectCaller(p.httpPort)];
   return {
+    pid: p.child.pid,
     grpcPort: p.grpcPort,
     httpPort: p.httpPort,
     output: p.output,

@@ -1,5 +1,7 @@
 // The default store: SQLite (better-sqlite3) under FLUX_DATA_DIR, WAL mode with synchronous=FULL so every
 // acknowledged write survives a crash. One process owns the directory (owner-lock.ts): a second one refuses to open it.
+// With FLUX_WORKERS ≥ 2 that process (the primary) holds the lock and its workers open the file in shared mode, with
+// the replica rules' tables (sqlite-change-log.ts, sqlite-shared-windows.ts) instead of one process's memory.
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +14,8 @@ import { AUDIT_SCHEMA, SqliteAuditLog } from "./sqlite-audit.js";
 import { SqliteKeyStore } from "./sqlite-keys.js";
 import { RATE_WINDOWS_SCHEMA, SqliteRateWindows } from "./sqlite-rate-windows.js";
 import { SqliteScopeStore } from "./sqlite-scopes.js";
+import { CHANGE_LOG_SCHEMA, SqliteChangeLogStore, SqliteChangeOutboxStore } from "./sqlite-change-log.js";
+import { SqliteSharedWindows } from "./sqlite-shared-windows.js";
 import { SqliteUsageStore } from "./sqlite-usage.js";
 import { SqliteWebhookStore, WEBHOOKS_SCHEMA } from "./sqlite-webhooks.js";
 
@@ -46,9 +50,16 @@ export interface EmbeddedStores extends Stores {
   dir: string;
 }
 
-export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlite"): Promise<EmbeddedStores> {
+export interface EmbeddedOptions {
+  /** FLUX_WORKERS ≥ 2, where the primary holds the owner lock (owner-lock.ts) and no one here takes it.
+   * "primary": prepares the file before any worker starts (schema, and what dead processes left: webhook leases,
+   * replica records). "worker": one of the processes serving it, with shared windows, change log and outbox. */
+  shared?: "primary" | "worker";
+}
+
+export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlite", opts: EmbeddedOptions = {}): Promise<EmbeddedStores> {
   mkdirSync(dataDir, { recursive: true });
-  const lock = lockDataDir(dataDir);
+  const lock = opts.shared ? { release: () => {} } : lockDataDir(dataDir);
   let db: Database.Database;
   try {
     db = new Database(join(dataDir, fileName));
@@ -61,6 +72,9 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.exec(CREDIT_BALANCES_SCHEMA);
     db.exec(ORG_POLICIES_SCHEMA);
     db.exec(WEBHOOKS_SCHEMA);
+    db.exec(CHANGE_LOG_SCHEMA);
+    if (opts.shared) immediateTransactions(db);
+    if (opts.shared === "primary") db.exec("DELETE FROM replicas");
   } catch (err) {
     lock.release();
     throw err;
@@ -74,8 +88,11 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     scopes: new SqliteScopeStore(db, audit),
     adminKeys: new SqliteAdminKeyStore(db, audit),
     usage: new SqliteUsageStore(db),
-    webhooks: new SqliteWebhookStore(db, audit),
-    rateWindows: new SqliteRateWindows(db),
+    webhooks: new SqliteWebhookStore(db, audit, { keepLeases: opts.shared === "worker" }),
+    rateWindows: opts.shared === "worker" ? undefined : new SqliteRateWindows(db),
+    replicaParts: opts.shared === "worker"
+      ? { changeLog: new SqliteChangeLogStore(db), outbox: new SqliteChangeOutboxStore(db), windows: new SqliteSharedWindows(db) }
+      : undefined,
     balances: new SqliteCreditBalances(db),
     orgPolicies: new SqliteOrgPolicyStore(db, audit),
     close: async () => {
@@ -83,4 +100,15 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
       lock.release();
     },
   };
+}
+
+/** Several processes write the file: every transaction takes the write lock at BEGIN (IMMEDIATE), so busy_timeout
+ * applies and a read-then-write (a lease, a bound check, an audited change) never fails on a snapshot another
+ * process changed meanwhile (SQLITE_BUSY_SNAPSHOT, which no wait can cure). */
+function immediateTransactions(db: Database.Database): void {
+  const make = db.transaction.bind(db);
+  db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+    const t = make(fn);
+    return Object.assign((...a: unknown[]) => t.immediate(...a), { default: t.immediate, deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, database: db });
+  }) as typeof db.transaction;
 }

@@ -25,9 +25,10 @@ type DeliveryRow = { doc: string; next: number };
 const toDelivery = (r: DeliveryRow): DeliveryRecord => ({ ...(JSON.parse(r.doc) as DeliveryRecord), nextAttemptAtMs: r.next });
 
 export class SqliteWebhookStore implements WebhookStore {
-  constructor(private readonly db: Database, private readonly audit: SqliteAuditLog) {
-    // Leases left by a previous (dead) owner of this directory: the lock says no other process runs here.
-    db.prepare("DELETE FROM webhook_state WHERE name LIKE 'lease:%'").run();
+  constructor(private readonly db: Database, private readonly audit: SqliteAuditLog, opts: { keepLeases?: boolean } = {}) {
+    // Leases left by a previous (dead) owner of this directory: the lock says no other process runs here. Workers
+    // (FLUX_WORKERS ≥ 2) keep them: a live worker may hold one; the primary cleared them before starting any.
+    if (!opts.keepLeases) db.prepare("DELETE FROM webhook_state WHERE name LIKE 'lease:%'").run();
   }
 
   async insertEndpoint(ep: WebhookEndpointRecord, event: AuditEvent, maxPerOrg: number) {
@@ -146,7 +147,7 @@ export class SqliteWebhookStore implements WebhookStore {
     return this.db.prepare("DELETE FROM webhook_deliveries WHERE status != 'PENDING' AND event_at_ms < ?").run(beforeMs).changes;
   }
 
-  // One process owns the embedded store, so leases only keep its own workers apart.
+  // Across processes too (FLUX_WORKERS ≥ 2): read and write in one transaction under SQLite's write lock.
   async acquireLease(endpointId: string, owner: string, nowMs: number, untilMs: number) {
     return this.db.transaction(() => {
       const name = `lease:${endpointId}`;
