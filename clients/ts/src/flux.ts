@@ -28,9 +28,14 @@ export class Flux {
   constructor(transport: Transport, adminKey: string, options: FluxConstructorOptions = {}) {
     if (typeof adminKey !== "string") throw new TypeError("Flux: the admin key must be a string");
     this.raw = createRawClients(transport, adminKey);
-    this.apiKeys = new ApiKeys(this.raw.apiKeys);
+    this.apiKeys = this.createApiKeys(this.raw);
     this.organizations = new Organizations(this.raw.organizations);
     this.#onClose = options.onClose;
+  }
+
+  /** The `apiKeys` facade; the Node entry's adds `localValidator()`. */
+  protected createApiKeys(raw: RawClients): ApiKeys {
+    return new ApiKeys(raw.apiKeys);
   }
 
   /** A client over any Connect transport, e.g. the dashboard's Connect-Web transport. */

@@ -3,8 +3,12 @@
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Flux as CoreFlux } from "./flux.js";
+import { NodeApiKeys } from "./local-api-keys.js";
+import type { RawClients } from "./raw-client.js";
 
 export * from "./index.js";
+export { NodeApiKeys } from "./local-api-keys.js";
+export { LocalValidator, type LocalValidatorOptions, type LocalValidatorState, type LocalValidatorStats } from "./local-validator.js";
 
 /** Wire protocols Flux.init can build a transport for in Node. */
 export type NodeProtocol = "grpc" | "connect";
@@ -64,6 +68,13 @@ export function createNodeTransport(
 
 /** The Flux client with Node defaults. */
 export class Flux extends CoreFlux {
+  /** Issue, validate, rotate, … keys, and `localValidator()` to validate in this process. */
+  declare readonly apiKeys: NodeApiKeys;
+
+  protected override createApiKeys(raw: RawClients): NodeApiKeys {
+    return new NodeApiKeys(raw.apiKeys, raw.localValidation);
+  }
+
   /**
    * `Flux.init("admin key")` → gRPC to FLUX_URL (or http://127.0.0.1:50051).
    * `Flux.init("admin key", { url, transport: "connect" })` → the Connect protocol over HTTP/1.1.

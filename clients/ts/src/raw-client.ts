@@ -3,6 +3,7 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { AdminKeyService } from "./gen/flux/apikeys/v1/admin_key_service_pb.js";
 import { ApiKeyService } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
+import { LocalValidationService } from "./gen/flux/apikeys/v1/local_validation_pb.js";
 import { PingService } from "./gen/flux/apikeys/v1/ping_service_pb.js";
 import { OrganizationService } from "./gen/flux/apikeys/v1/organization_pb.js";
 import { toFluxError } from "./error-mapping.js";
@@ -13,6 +14,8 @@ export interface RawClients {
   adminKeys: Client<typeof AdminKeyService>;
   ping: Client<typeof PingService>;
   organizations: Client<typeof OrganizationService>;
+  /** The local validators' protocol (SubscribeKeys and its companions); see `flux.apiKeys.localValidator` in Node. */
+  localValidation: Client<typeof LocalValidationService>;
 }
 
 function withAdminKey(header: HeadersInit | undefined, adminKey: string): Headers {
@@ -29,7 +32,7 @@ const rethrow = (err: unknown): never => {
 
 /**
  * Wraps a transport so every call carries `authorization: Bearer <adminKey>` and fails only with FluxErrors.
- * Streaming calls (none in this API) are mapped when they start, not per message.
+ * Streaming calls (SubscribeKeys) are mapped when they start, not per message.
  */
 export function authorizedTransport(transport: Transport, adminKey: string): Transport {
   return {
@@ -50,5 +53,6 @@ export function createRawClients(transport: Transport, adminKey: string): RawCli
     adminKeys: createClient(AdminKeyService, authorized),
     ping: createClient(PingService, authorized),
     organizations: createClient(OrganizationService, authorized),
+    localValidation: createClient(LocalValidationService, authorized),
   };
 }

@@ -1,0 +1,151 @@
+// Rate-limit points and credits leased from the server (LeaseLimits), per key: spent synchronously while they last,
+// refilled by one LeaseLimits call at a time per key, and given back (in the next usage report) when dropped.
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { LeaseLimitsResponse } from "./gen/flux/apikeys/v1/local_validation_pb.js";
+
+export interface RateLease {
+  /** Points of this lease not spent yet. */
+  left: number;
+  limit: number;
+  /** Points of the window nobody had leased at the grant (RateLimitState.remaining = left + unleased). */
+  unleased: number;
+  resetAtMs: number | undefined;
+  /** Monotonic (performance.now()) end of the lease. */
+  untilMono: number;
+  /** The server granted nothing: refuse locally until the lease ends instead of asking again per call. */
+  spent: boolean;
+}
+
+export interface CreditLease {
+  left: number;
+  unleased: number;
+  nextRefillAtMs: number | undefined;
+  untilMono: number;
+  /** The server could not grant what was asked: refuse costs above `left` until the lease ends. */
+  short: boolean;
+}
+
+export interface KeyLeases {
+  rate?: RateLease;
+  credits?: CreditLease;
+  /** The LeaseLimits call in flight for this key, if any. */
+  pending?: Promise<void>;
+  /** Bumped when the key's leases are dropped, so a grant for the old generation is given back, not used. */
+  generation: number;
+}
+
+/** What a validator gives back in its next report, per key. */
+export interface Returned {
+  points: number;
+  credits: number;
+}
+
+/** How many points to ask for: a twentieth of the limit, at least 1, at most 1,000. */
+export const rateChunk = (limit: number): number => Math.max(1, Math.min(Math.floor(limit / 20), 1000));
+
+/** How many credits to ask for a call of `cost`: a twentieth of what was unleased last time, 10 … 1,000, and the cost. */
+export const creditChunk = (cost: number, lastUnleased: number | undefined): number =>
+  Math.max(cost, lastUnleased === undefined ? 10 : Math.max(10, Math.min(Math.floor(lastUnleased / 20), 1000)));
+
+export class LeaseBook {
+  readonly #leases = new Map<string, KeyLeases>();
+  /** Given up and not yet reported, per key id. */
+  readonly returned = new Map<string, Returned>();
+
+  get(keyId: string): KeyLeases {
+    let l = this.#leases.get(keyId);
+    if (!l) this.#leases.set(keyId, (l = { generation: 0 }));
+    return l;
+  }
+
+  keyIds(): string[] {
+    return [...this.#leases.keys()];
+  }
+
+  peek(keyId: string): KeyLeases | undefined {
+    return this.#leases.get(keyId);
+  }
+
+  /** The usable rate lease, or undefined when there is none (or it ended: its unspent points are lost with the window). */
+  rate(l: KeyLeases, nowMono: number, nowMs: number): RateLease | undefined {
+    const r = l.rate;
+    if (!r) return undefined;
+    if (nowMono >= r.untilMono || (r.resetAtMs !== undefined && nowMs >= r.resetAtMs)) {
+      l.rate = undefined;
+      return undefined;
+    }
+    return r;
+  }
+
+  /** The usable credits lease; an ended one is given back. */
+  credits(keyId: string, l: KeyLeases, nowMono: number, nowMs: number): CreditLease | undefined {
+    const c = l.credits;
+    if (!c) return undefined;
+    if (nowMono >= c.untilMono || (c.nextRefillAtMs !== undefined && nowMs >= c.nextRefillAtMs)) {
+      l.credits = undefined;
+      this.giveBack(keyId, 0, c.left);
+      return undefined;
+    }
+    return c;
+  }
+
+  /** Records a LeaseLimits answer (asked at `startMono`) into the key's leases. */
+  grant(keyId: string, l: KeyLeases, res: LeaseLimitsResponse, startMono: number, askedCredits: number): void {
+    const r = res.rateLimit;
+    if (r) {
+      const prev = l.rate;
+      l.rate = {
+        left: (prev && prev.untilMono > startMono ? prev.left : 0) + r.granted,
+        limit: r.limit,
+        unleased: r.unleased,
+        resetAtMs: r.resetAt ? timestampMs(r.resetAt) : undefined,
+        untilMono: startMono + r.expiresInMs,
+        spent: r.granted === 0,
+      };
+    }
+    const c = res.credits;
+    if (c) {
+      const granted = Number(c.granted);
+      const prev = l.credits;
+      const until = startMono + c.expiresInMs;
+      l.credits = {
+        left: (prev?.left ?? 0) + granted,
+        unleased: Number(c.unleased),
+        nextRefillAtMs: c.nextRefillAt ? timestampMs(c.nextRefillAt) : undefined,
+        // Credits held from an earlier grant end with it: the whole lot ends at the earlier of the two.
+        untilMono: prev ? Math.min(prev.untilMono, until) : until,
+        short: granted < askedCredits,
+      };
+    }
+  }
+
+  /** Drops a key's leases (its limits may have changed); unspent points and credits are given back. */
+  drop(keyId: string): void {
+    const l = this.#leases.get(keyId);
+    if (!l) return;
+    this.#leases.delete(keyId);
+    l.generation++;
+    this.giveBack(keyId, l.rate?.left ?? 0, l.credits?.left ?? 0);
+  }
+
+  /** Drops every lease (stale state, or closing). */
+  dropAll(): void {
+    for (const id of [...this.#leases.keys()]) this.drop(id);
+  }
+
+  /** Records points and credits given up, for the next report. */
+  giveBack(keyId: string, points: number, credits: number): void {
+    if (points <= 0 && credits <= 0) return;
+    const r = this.returned.get(keyId) ?? { points: 0, credits: 0 };
+    r.points += Math.max(0, points);
+    r.credits += Math.max(0, credits);
+    this.returned.set(keyId, r);
+  }
+
+  /** Takes what was given back, for a report. */
+  takeReturned(): Map<string, Returned> {
+    const out = new Map(this.returned);
+    this.returned.clear();
+    return out;
+  }
+}

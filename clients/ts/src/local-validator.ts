@@ -1,0 +1,275 @@
+// `flux.apiKeys.localValidator()`: validate in this process from a table the server keeps exact (local-session.ts),
+// with leased limits (local-leases.ts) and usage reported every second (local-usage.ts). Anything it cannot decide
+// from fresh state goes to ValidateApiKey over the network, with the same answer and errors.
+import type { Client } from "@connectrpc/connect";
+import type { ApiKeys } from "./api-keys.js";
+import { UnavailableError } from "./errors.js";
+import { toFluxError } from "./error-mapping.js";
+import type { LocalValidationService } from "./gen/flux/apikeys/v1/local_validation_pb.js";
+import { isPlainRequest, isWellFormedKey, KEY_LENGTH_MAX } from "./local-checks.js";
+import { decideKey, MALFORMED, meter, type NeedLease } from "./local-decision.js";
+import { creditChunk, LeaseBook, rateChunk } from "./local-leases.js";
+import { KeySubscription } from "./local-session.js";
+import type { LocalEntry } from "./local-table.js";
+import { UsageCounter } from "./local-usage.js";
+import type { ValidateOptions } from "./requests.js";
+import type { KeyInfo, ValidationResult } from "./types.js";
+import { acceptedKey, refusalError } from "./validation.js";
+
+export type LocalValidatorState = "fresh" | "stale" | "closed";
+
+export interface LocalValidatorOptions {
+  /** Names this validator in the server's logs and metrics (at most 100 characters). */
+  name?: string;
+  /** The server's FLUX_KEY_PEPPER, when it has one; defaults to the FLUX_KEY_PEPPER environment variable. */
+  pepper?: string;
+  /** Called on every change between "fresh" (answering locally), "stale" (answering over the network) and "closed". */
+  onStateChange?: (state: LocalValidatorState, previous: LocalValidatorState) => void;
+  /** How long the start may take to become fresh before it rejects with UnavailableError; default 10,000 ms. */
+  startTimeoutMs?: number;
+  /** How often usage is reported, in ms; default 1,000 (at least once a second). */
+  reportIntervalMs?: number;
+}
+
+export interface LocalValidatorStats {
+  /** Answers decided in this process. */
+  localAnswers: number;
+  /** Answers from ValidateApiKey over the network (stale state, unknown digests, unusual requests). */
+  networkAnswers: number;
+  /** Subscriptions started again after an error, a gap, silence or a cut-off. */
+  resyncs: number;
+  /** Keys in the table (0 while stale). */
+  keys: number;
+  state: LocalValidatorState;
+}
+
+const EMPTY: ValidateOptions = Object.freeze({});
+type Local = ValidationResult | Promise<ValidationResult> | undefined;
+
+export class LocalValidator {
+  readonly #sub: KeySubscription;
+  readonly #book = new LeaseBook();
+  readonly #usage = new UsageCounter();
+  #local = 0;
+  #network = 0;
+  #state: LocalValidatorState = "stale";
+  #closing: Promise<void> | undefined;
+  #reportTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Use `flux.apiKeys.localValidator()`. */
+  constructor(
+    private readonly api: ApiKeys,
+    private readonly client: Client<typeof LocalValidationService>,
+    private readonly options: LocalValidatorOptions = {},
+  ) {
+    this.#sub = new KeySubscription(
+      client,
+      {
+        session: (id) => this.#usage.newSession(id),
+        keyChanged: (id) => this.#book.drop(id),
+        orgChanged: (orgId) => {
+          for (const id of this.#book.keyIds()) if (this.#sub.table?.byId(id)?.orgId === orgId) this.#book.drop(id);
+        },
+        reset: () => this.#book.dropAll(),
+        poke: () => this.#updateState(),
+      },
+      { name: options.name ?? "", pepper: options.pepper ?? process.env.FLUX_KEY_PEPPER ?? undefined },
+    );
+  }
+
+  /** Subscribes and resolves once the first snapshot is applied and acknowledged. */
+  async start(): Promise<this> {
+    const timeoutMs = this.options.startTimeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#onFresh = resolve;
+        timer = setTimeout(() => {
+          const why = this.#sub.lastError ? `: ${this.#sub.lastError.message}` : "";
+          reject(new UnavailableError(`the local validator was not fresh within ${timeoutMs} ms${why}`, { code: 14, reason: "UNAVAILABLE", cause: this.#sub.lastError }));
+        }, timeoutMs);
+        this.#sub.run(reject);
+      });
+    } catch (err) {
+      await this.close().catch(() => {});
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#onFresh = undefined;
+    }
+    this.#reportTimer = setInterval(() => void this.#report(false), this.options.reportIntervalMs ?? 1000);
+    this.#reportTimer.unref?.();
+    return this;
+  }
+
+  #onFresh: (() => void) | undefined;
+
+  /** "fresh": answering locally; "stale": over the network until resynced; "closed". */
+  get state(): LocalValidatorState {
+    return this.#state;
+  }
+
+  stats(): LocalValidatorStats {
+    return { localAnswers: this.#local, networkAnswers: this.#network, resyncs: this.#sub.resyncs, keys: this.#sub.table?.size ?? 0, state: this.#state };
+  }
+
+  /** Exactly `flux.apiKeys.validate`: resolves to the key's info, rejects with InvalidKeyError and its subclasses. */
+  validate(rawKey: string, options: ValidateOptions = EMPTY): Promise<KeyInfo> {
+    const r = this.#decide(rawKey, options);
+    if (r === undefined) {
+      this.#network++;
+      return this.api.validate(rawKey, options);
+    }
+    if (r instanceof Promise) return r.then(acceptedKey);
+    return r.valid ? Promise.resolve(r.key!) : Promise.reject(refusalError(r));
+  }
+
+  /** Exactly `flux.apiKeys.check`: the whole answer, refusals included, without rejecting. */
+  check(rawKey: string, options: ValidateOptions = EMPTY): Promise<ValidationResult> {
+    const r = this.#decide(rawKey, options);
+    if (r === undefined) {
+      this.#network++;
+      return this.api.check(rawKey, options);
+    }
+    return r instanceof Promise ? r : Promise.resolve(r);
+  }
+
+  /** A local answer, a promise of one (a lease first), or undefined: ask the network. */
+  #decide(rawKey: string, o: ValidateOptions): Local {
+    const nowMono = performance.now();
+    if (!this.#sub.isFresh(nowMono) || this.#closing || typeof rawKey !== "string") return undefined;
+    if (o !== EMPTY && !isPlainRequest(o)) return undefined;
+    if (rawKey.length > KEY_LENGTH_MAX || !isWellFormedKey(rawKey)) {
+      this.#local++;
+      this.#usage.malformed();
+      return MALFORMED;
+    }
+    const e = this.#sub.table!.byDigest(this.#sub.digest(rawKey));
+    if (!e || this.#sub.table!.isRemoteOrg(e.orgId)) return undefined;
+    const nowMs = Date.now();
+    const r = decideKey(e, nowMs, o.clientIp, o.requiredScopes) ?? meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono, nowMs);
+    if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, 0);
+    return this.#counted(e, r, o, nowMs);
+  }
+
+  #counted(e: LocalEntry, r: ValidationResult, o: ValidateOptions, nowMs: number): ValidationResult {
+    this.#local++;
+    this.#usage.count(e.id, r.outcome, nowMs, r.outcome === "VALID" ? o.requiredScopes : undefined);
+    return r;
+  }
+
+  /** Leases (one LeaseLimits call per key at a time), then decides again; the network answers if that fails. */
+  async #leaseThenDecide(e: LocalEntry, o: ValidateOptions, need: NeedLease, rawKey: string, attempt: number): Promise<ValidationResult> {
+    const l = this.#book.get(e.id);
+    try {
+      if (l.pending) await l.pending;
+      else await (l.pending = this.#lease(e, need, o.cost ?? 1).finally(() => (l.pending = undefined)));
+    } catch {
+      this.#network++;
+      return this.api.check(rawKey, o);
+    }
+    const nowMono = performance.now();
+    const current = this.#sub.isFresh(nowMono) ? this.#sub.table!.byId(e.id) : undefined;
+    if (current !== e || attempt >= 3) {
+      // The key changed (or the state went stale) while leasing: decide from scratch.
+      const again = attempt >= 3 ? undefined : this.#decide(rawKey, o);
+      if (again === undefined) {
+        this.#network++;
+        return this.api.check(rawKey, o);
+      }
+      return again;
+    }
+    const r = meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono, Date.now());
+    if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, attempt + 1);
+    return this.#counted(e, r, o, Date.now());
+  }
+
+  async #lease(e: LocalEntry, need: NeedLease, cost: number): Promise<void> {
+    const l = this.#book.get(e.id);
+    const generation = l.generation;
+    const sessionId = this.#sub.sessionId;
+    const points = need.points > 0 && e.rateLimit ? rateChunk(e.rateLimit.requests) : 0;
+    const credits = need.credits > 0 ? creditChunk(cost, l.credits?.unleased) : 0;
+    const startMono = performance.now();
+    let res;
+    try {
+      res = await this.client.leaseLimits({ sessionId, keyId: e.id, rateLimitPoints: points, credits: BigInt(credits) });
+    } catch (err) {
+      if (toFluxError(err).reason === "VALIDATOR_SESSION_ENDED") this.#sub.resync();
+      throw err;
+    }
+    if (this.#book.peek(e.id) === l && l.generation === generation && this.#sub.sessionId === sessionId) {
+      this.#book.grant(e.id, l, res, startMono, credits);
+    } else {
+      // The key's leases were dropped meanwhile: what was just granted goes straight back.
+      this.#book.giveBack(e.id, res.rateLimit?.granted ?? 0, Number(res.credits?.granted ?? 0n));
+    }
+  }
+
+  /** Sends what was counted (and given back), one report at a time; `closing` ends the session. */
+  #report(closing: boolean): Promise<void> {
+    const next = this.#reports.then(() => this.#sendReport(closing));
+    this.#reports = next.catch(() => {});
+    return next;
+  }
+
+  #reports: Promise<void> = Promise.resolve();
+
+  async #sendReport(closing: boolean): Promise<void> {
+    const sessionId = this.#sub.sessionId;
+    if (sessionId === "" || (!this.#usage.pending(this.#book.returned) && !closing)) return;
+    const back = this.#book.takeReturned();
+    const req = this.#usage.next(sessionId, back, closing);
+    for (const [id, r] of back) this.#book.giveBack(id, r.points, r.credits);
+    try {
+      await this.client.reportLocalUsage(req);
+      this.#usage.acknowledged(req);
+    } catch (err) {
+      if (toFluxError(err).reason === "VALIDATOR_SESSION_ENDED" && !closing) this.#sub.resync();
+      if (closing) throw err;
+    }
+  }
+
+  /**
+   * Reports the last usage with closing = true (returning unused leases) and ends the session. Idempotent; answers
+   * over the network afterwards.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#reportTimer);
+    // No resubscribing from here on, but the stream stays open until the closing report is counted: a stream that
+    // goes away ends its session, and the report would find it ended.
+    this.#sub.quiesce();
+    this.#updateState();
+    this.#book.dropAll();
+    let error: unknown;
+    for (let i = 0; i < 3 && this.#sub.sessionId !== ""; i++) {
+      try {
+        await this.#report(true);
+        error = undefined;
+        if (!this.#usage.pending(this.#book.returned)) break;
+      } catch (err) {
+        error = err;
+      }
+    }
+    this.#sub.close();
+    this.#updateState();
+    if (error) throw toFluxError(error);
+  }
+
+  #updateState(): void {
+    const previous = this.#state;
+    const next: LocalValidatorState = this.#closing ? "closed" : this.#sub.isFresh(performance.now()) ? "fresh" : "stale";
+    if (next === previous) return;
+    this.#state = next;
+    if (next === "fresh") this.#onFresh?.();
+    try {
+      this.options.onStateChange?.(next, previous);
+    } catch {
+      // A callback's failure must not stop the validator.
+    }
+  }
+}
