@@ -13,6 +13,7 @@ from ._async_client import AsyncApiKeys, AsyncClient, AsyncOrganizations
 from ._client import ApiKeys, Client, Organizations
 from ._connection import DEFAULT_URL
 from ._default import api_keys, close, init, organizations
+from ._local_validator import LocalValidator, LocalValidatorStats
 from ._errors import (
     AuthenticationError,
     FailedPreconditionError,
@@ -83,6 +84,8 @@ __all__ = [
     "KeyInfo",
     "KeyState",
     "KeyUsageSummary",
+    "LocalValidator",
+    "LocalValidatorStats",
     "NotFoundError",
     "OrganizationPolicy",
     "OrganizationState",

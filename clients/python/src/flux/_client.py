@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Union
 
 import grpc
 
@@ -33,6 +33,9 @@ from ._models import (
     Usage,
 )
 from ._requests import UNSET, _Unset
+
+if TYPE_CHECKING:
+    from ._local_validator import LocalValidator
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -123,6 +126,23 @@ class ApiKeys:
         """
         response = self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes, client_ip, cost))
         return _convert.key_info_or_raise(response)
+
+    def local_validator(
+        self,
+        name: Optional[str] = None,
+        pepper: Optional[str] = None,
+        on_state_change: Optional[Callable[[str], None]] = None,
+        start_timeout: float = 10.0,
+    ) -> "LocalValidator":
+        """Starts a validator that answers validate() in this process (needs an admin key with local_validation).
+
+        Returns once its table is complete and acknowledged; raises AuthenticationError / PermissionDeniedError,
+        FailedPreconditionError (pepper mismatch: pepper, else $FLUX_KEY_PEPPER, must be the server's) or
+        UnavailableError (not fresh within start_timeout seconds). Close it (or use `with`) to report usage.
+        """
+        from ._local_validator import LocalValidator
+
+        return LocalValidator(self._client(), name, pepper, on_state_change, start_timeout)
 
     def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:
         """Issues a new secret; the old one stops working at once (or after grace_period_seconds).

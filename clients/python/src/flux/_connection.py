@@ -108,12 +108,14 @@ class _CallDetails(
     """grpc's sync ClientCallDetails is an abstract class; interceptors must supply their own value."""
 
 
-class _AuthInterceptor(grpc.UnaryUnaryClientInterceptor):
+class _AuthInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Unary calls and server streams (LocalValidationService.SubscribeKeys) alike."""
+
     def __init__(self, admin_key: str) -> None:
         self._metadata = auth_metadata(admin_key)
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
-        new_details = _CallDetails(
+    def _details(self, details: Any) -> "_CallDetails":
+        return _CallDetails(
             details.method,
             details.timeout,
             list(details.metadata or ()) + list(self._metadata),
@@ -121,7 +123,12 @@ class _AuthInterceptor(grpc.UnaryUnaryClientInterceptor):
             getattr(details, "wait_for_ready", None),
             getattr(details, "compression", None),
         )
-        return continuation(new_details, request)
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
 
 
 class _AsyncAuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
