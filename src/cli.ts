@@ -11,7 +11,7 @@ const HELP = `flux-apikeys — self-hosted API keys service
 
 Usage:
   flux-apikeys serve                               start the gRPC and HTTP servers
-  flux-apikeys admin-keys create [--name NAME] [--org ID] [--validate-only]
+  flux-apikeys admin-keys create [--name NAME] [--org ID] [--validate-only] [--local-validation]
                                                    issue an admin key (secret printed once)
   flux-apikeys admin-keys list                     list admin keys
   flux-apikeys admin-keys revoke ID                revoke an admin key
@@ -50,12 +50,13 @@ async function adminKeys(args: string[]): Promise<void> {
         name: flag("--name") ?? "cli",
         orgId: flag("--org"),
         validateOnly: rest.includes("--validate-only"),
+        localValidation: rest.includes("--local-validation"),
       });
-      process.stdout.write(`created admin key ${key.id}${key.orgId ? ` (org ${key.orgId})` : ""}${key.validateOnly ? " (validate only)" : ""}\n`);
+      process.stdout.write(`created admin key ${key.id}${key.orgId ? ` (org ${key.orgId})` : ""}${key.validateOnly ? " (validate only)" : ""}${key.localValidation ? " (local validation)" : ""}\n`);
       process.stdout.write(`secret (shown once — store this now): ${secret}\n`);
     } else if (sub === "list") {
       for (const k of await stores.adminKeys.list()) {
-        const rights = [k.orgId ? `org=${k.orgId}` : "all orgs", k.validateOnly ? "validate-only" : "full"].join(", ");
+        const rights = [k.orgId ? `org=${k.orgId}` : "all orgs", k.validateOnly ? "validate-only" : "full", ...(k.localValidation ? ["local-validation"] : [])].join(", ");
         process.stdout.write(`${k.id}\t${k.displayHint}\t${k.name}\t${rights}\t${k.revokedAtMs ? "revoked" : "active"}\n`);
       }
     } else if (sub === "revoke" && rest[0]) {

@@ -53,6 +53,15 @@ const schema = z.object({
   FLUX_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(10_000).default(100),
   /** key.expiring is sent this many days before a key expires (once per key and expiry). */
   FLUX_WEBHOOK_EXPIRING_DAYS: z.coerce.number().int().min(1).max(30).default(7),
+  /** Local validators: the server's heartbeat on an idle stream, and the longest a validator waits between acknowledgements. */
+  FLUX_VALIDATOR_HEARTBEAT_MS: z.coerce.number().int().min(20).max(1000).default(250),
+  /** A validator answers locally for at most this long after the start of its last successful acknowledgement.
+   * At most 1,500: a MongoDB replica stops vouching for its feed 2 s after its last poll started (replica-sync.ts). */
+  FLUX_VALIDATOR_STALE_AFTER_MS: z.coerce.number().int().min(100).max(1500).default(1500),
+  /** A session that has not acknowledged a change this long after its stream took it is cut off. */
+  FLUX_VALIDATOR_ACK_TIMEOUT_MS: z.coerce.number().int().min(50).max(2000).default(1000),
+  /** Validator sessions one server process holds; past it SubscribeKeys ends at once (VALIDATOR_SESSION_ENDED). */
+  FLUX_VALIDATOR_MAX_SESSIONS: z.coerce.number().int().min(0).max(100_000).default(1000),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -63,7 +72,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith("FLUX_") && v !== ""));
   const parsed = schema.safeParse(cleaned);
   // Checks across settings, made on the raw values so they are reported together with every per-field issue.
-  const crossIssues = tlsPairingIssues(cleaned);
+  const crossIssues = [...tlsPairingIssues(cleaned), ...validatorIssues(parsed.success ? parsed.data : undefined)];
   if (parsed.success && crossIssues.length === 0) return parsed.data;
   const issues = [...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }))), ...crossIssues];
   const lines = issues.map((i) => `  ${i.path}: ${i.message}`);
@@ -80,6 +89,14 @@ function tlsPairingIssues(env: Record<string, string | undefined>): { path: stri
     issues.push({ path: "FLUX_TLS_CLIENT_CA_FILE", message: "needs FLUX_TLS_CERT_FILE and FLUX_TLS_KEY_FILE (mTLS runs over TLS)" });
   }
   return issues;
+}
+
+function validatorIssues(c: Config | undefined): { path: string; message: string }[] {
+  // A validator acknowledges every heartbeat interval and must stay fresh between two acknowledgements.
+  if (c && c.FLUX_VALIDATOR_STALE_AFTER_MS < 2 * c.FLUX_VALIDATOR_HEARTBEAT_MS) {
+    return [{ path: "FLUX_VALIDATOR_STALE_AFTER_MS", message: "must be at least twice FLUX_VALIDATOR_HEARTBEAT_MS" }];
+  }
+  return [];
 }
 
 export function splitHostPort(addr: string): { host: string; port: number } {

@@ -8,7 +8,8 @@ import { AdminAuth } from "./services/admin-auth.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
 import { AuditService, DEFAULT_AUDIT } from "./services/audit-service.js";
 import { AuthThrottle } from "./services/auth-throttle.js";
-import { type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
+import { adminKeyToken, type ChangeFeed, localChangeFeed, OutboxChangeFeed, unconfirmed } from "./services/change-outbox.js";
+import { DEFAULT_VALIDATOR_SETTINGS, pepperIdOf, ValidatorHub } from "./services/validator-hub.js";
 import { KeyCache } from "./services/key-cache.js";
 import { CreditLedger } from "./services/credit-ledger.js";
 import { OrgPolicyCache } from "./services/org-policy-cache.js";
@@ -56,6 +57,8 @@ export interface Deps {
     /** Present when FLUX_LEAK_REPORTER_KEYS is set: POST /v1/leaks/report (transport/leak-report-route.ts). */
     leaks?: { service: LeakReportService; keys: ReporterKeys };
     webhooks: Webhooks;
+    /** Local validators' sessions held by this process (LocalValidationService). */
+    validators: ValidatorHub;
   };
   close(): Promise<void>;
 }
@@ -70,6 +73,7 @@ export async function createDeps(
   config: Pick<Config, "FLUX_ADMIN_KEY" | "FLUX_KEY_PEPPER" | "FLUX_USAGE_FLUSH_MS" | "FLUX_MONGODB_DB" | "FLUX_KEY_CACHE_SIZE"> &
     Partial<Pick<Config, "FLUX_KEY_CACHE_MAX_AGE_MS" | "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_AUDIT_RETENTION_DAYS">> &
     Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> &
+    Partial<Pick<Config, "FLUX_VALIDATOR_HEARTBEAT_MS" | "FLUX_VALIDATOR_STALE_AFTER_MS" | "FLUX_VALIDATOR_ACK_TIMEOUT_MS" | "FLUX_VALIDATOR_MAX_SESSIONS">> &
     WebhookSettings,
   stores: Stores,
   log: Logger,
@@ -125,13 +129,28 @@ export async function createDeps(
     invalidate: (d: string[]) => (cache.invalidate(d), auth.invalidate(d), orgCache.invalidate(d)),
     clear: () => (cache.clear(), auth.clear(), orgCache.clear()),
   };
-  // Embedded: one process owns the store, so dropping local entries is enough. MongoDB: every replica must, through
-  // the change log, with an outbox so that no failure between the write and the publish loses an invalidation.
-  let feed: ChangeFeed = localChangeFeed(caches);
+  // Local validators held here; on MongoDB an acknowledgement needs this replica's feed fresh with stale-after to spare.
+  const v = DEFAULT_VALIDATOR_SETTINGS;
+  const validatorSettings = {
+    heartbeatMs: config.FLUX_VALIDATOR_HEARTBEAT_MS ?? v.heartbeatMs,
+    staleAfterMs: config.FLUX_VALIDATOR_STALE_AFTER_MS ?? v.staleAfterMs,
+    ackTimeoutMs: config.FLUX_VALIDATOR_ACK_TIMEOUT_MS ?? v.ackTimeoutMs,
+    maxSessions: config.FLUX_VALIDATOR_MAX_SESSIONS ?? v.maxSessions,
+  };
+  const validators = new ValidatorHub(stores.keys, stores.orgPolicies, log, validatorSettings, {
+    isFresh: () => sync?.isFresh(validatorSettings.staleAfterMs) ?? true,
+    ...metrics.validatorHooks(),
+  });
+  if (config.FLUX_KEY_PEPPER) validators.pepperId = pepperIdOf(config.FLUX_KEY_PEPPER);
+  // Embedded: one process owns the store, so dropping local entries (and waiting for this process's validators) is
+  // enough. MongoDB: every replica must, through the change log, with an outbox so that no failure between the write
+  // and the publish loses an invalidation; each replica reports a change applied once its validators hold it.
+  let feed: ChangeFeed = localChangeFeed(caches, validators);
   let outbox: OutboxChangeFeed | undefined;
   if (stores.kind === "mongodb") {
     const db = (stores as MongoStores).db;
     sync = new ReplicaSync(new MongoChangeLogStore(db), caches, log, syncOptions);
+    sync.setValidators(validators);
     await sync.start();
     feed = outbox = new OutboxChangeFeed(new MongoChangeOutboxStore(db), sync, caches, log);
     outbox.start();
@@ -144,7 +163,7 @@ export async function createDeps(
   }
   const keys = new KeyService(stores.keys, stores.scopes, clock, digest, feed);
   const webhooks = createWebhooks(stores, clock, log, metrics.registry, config);
-  const adminKeys = new AdminKeyService(stores.adminKeys, (d) => publishAndConfirm(feed, [d]), clock, digest);
+  const adminKeys = new AdminKeyService(stores.adminKeys, (k) => publishAndConfirm(feed, [k.digest, adminKeyToken(k.id)]), clock, digest);
   const services = {
     auth,
     keys,
@@ -161,6 +180,7 @@ export async function createDeps(
     ledger,
     sync,
     clock,
+    validators,
     leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, adminKeys, digest, clock, metrics, log) : undefined,
     webhooks,
   };
@@ -168,11 +188,13 @@ export async function createDeps(
   windowsOnDisk?.start();
   services.audit.start();
   services.webhooks.start();
+  validators.start();
   const deps: Deps = {
     stores,
     metrics,
     services,
     async close() {
+      validators.stop();
       health?.close();
       outbox?.stop();
       services.audit.stop();

@@ -20,6 +20,9 @@ export class Metrics implements CallObserver {
   readonly authThrottled: Counter;
   readonly leakReports: Counter<"result">;
   readonly leakTokens: Counter<"label">;
+  private readonly validatorSessions: Gauge;
+  private readonly validatorCutOffs: Counter<"reason">;
+  private readonly validatorWait: Histogram;
 
   constructor() {
     // Standard names (process_*, nodejs_*), so off-the-shelf Node.js dashboards and alerts work unchanged.
@@ -48,6 +51,14 @@ export class Metrics implements CallObserver {
     this.authThrottled = new Counter({ name: "flux_admin_auth_throttled_total", help: "Calls refused because their address failed too many admin-key attempts", registers: [this.registry] });
     this.leakReports = new Counter({ name: "flux_leak_reports_total", help: "POST /v1/leaks/report answers by result", labelNames: ["result"], registers: [this.registry] });
     this.leakTokens = new Counter({ name: "flux_leak_tokens_total", help: "Reported tokens by label (true_positive: a live key)", labelNames: ["label"], registers: [this.registry] });
+    this.validatorSessions = new Gauge({ name: "flux_validator_sessions", help: "Local validators connected to this process (open SubscribeKeys sessions)", registers: [this.registry] });
+    this.validatorCutOffs = new Counter({ name: "flux_validator_cutoffs_total", help: "Validator sessions the server ended, by reason", labelNames: ["reason"], registers: [this.registry] });
+    this.validatorWait = new Histogram({
+      name: "flux_validator_ack_wait_seconds",
+      help: "How long a change waited for this process's validator sessions (acknowledged, or cut off and stale)",
+      buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
     this.flushes = new Histogram({ name: "flux_usage_flush_seconds", help: "Duration of usage flushes", buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2], registers: [this.registry] });
     this.watchGcPauses();
   }
@@ -80,6 +91,15 @@ export class Metrics implements CallObserver {
     if (sync) {
       new Gauge({ name: "flux_change_feed_lag_seconds", help: "Time since this replica last read the change log", registers: [this.registry], collect() { this.set(sync.lagMs() / 1000); } });
     }
+  }
+
+  /** What the validator hub reports (validator-hub.ts ValidatorHubHooks). */
+  validatorHooks() {
+    return {
+      onSessions: (n: number) => this.validatorSessions.set(n),
+      onCutOff: (reason: string) => this.validatorCutOffs.inc({ reason }),
+      onWait: (seconds: number) => this.validatorWait.observe(seconds),
+    };
   }
 
   outcome(o: Outcome): void {

@@ -44,6 +44,7 @@ export async function startServer(
     httpPort: h.port,
     stop: () =>
       (stopping ??= (async () => {
+        deps.services.validators.stop(); // open streams end now rather than hold the drain for its whole grace
         await Promise.all([stopGrpcServer(g, config.FLUX_SHUTDOWN_GRACE_MS), h.close(config.FLUX_SHUTDOWN_GRACE_MS)]);
         await deps.close();
       })()),

@@ -56,6 +56,8 @@ export const LIMITS = {
   unusedScopeDaysMax: 365,
   /** GetOrganizationUsage.top_keys: 1 … this (0 means 10). */
   topKeysMax: 100,
+  /** SubscribeKeys.validator_name (names a validator in logs and metrics). */
+  validatorNameLength: 100,
 } as const;
 
 /** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */

@@ -56,6 +56,8 @@ export interface AdminKeyRecord {
   name: string;
   orgId?: string;
   validateOnly: boolean;
+  /** May hold a local validator's session (LocalValidationService); absent (rows from before it): false. */
+  localValidation?: boolean;
   displayHint: string;
   digest: string;
   createdAtMs: number;
@@ -70,6 +72,8 @@ export interface Principal {
   /** Set when the admin key may only see this organisation. */
   orgId?: string;
   validateOnly: boolean;
+  /** The admin key's local-validation right (LocalValidationService); the bootstrap key has none. */
+  localValidation?: boolean;
 }
 
 export const OUTCOMES = [

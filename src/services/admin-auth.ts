@@ -104,7 +104,7 @@ export class AdminAuth {
 
   private async lookup(d: string): Promise<Principal | undefined> {
     const rec = await this.store.findByDigest(d);
-    return rec && rec.revokedAtMs === undefined ? { adminKeyId: rec.id, orgId: rec.orgId, validateOnly: rec.validateOnly } : undefined;
+    return rec && rec.revokedAtMs === undefined ? { adminKeyId: rec.id, orgId: rec.orgId, validateOnly: rec.validateOnly, localValidation: rec.localValidation === true } : undefined;
   }
 }
 

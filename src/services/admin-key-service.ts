@@ -15,13 +15,15 @@ export interface CreateAdminKeyInput {
   name: string;
   orgId?: string;
   validateOnly: boolean;
+  /** The right to hold local validators' sessions (LocalValidationService). */
+  localValidation?: boolean;
 }
 
 export class AdminKeyService {
   constructor(
     private readonly store: AdminKeyStore,
     /** Makes every replica forget the revoked key before revoke returns. */
-    private readonly onRevoke: (digest: string) => void | Promise<void>,
+    private readonly onRevoke: (key: AdminKeyRecord) => void | Promise<void>,
     private readonly clock: Clock,
     private readonly digest: Digester,
   ) {}
@@ -44,7 +46,7 @@ export class AdminKeyService {
       before && auditEvent(p, { action: "ADMIN_KEY_REVOKED", targetType: "ADMIN_KEY", targetId: id, orgId: before.orgId, atMs: now, before, after: { ...before, revokedAtMs: now } }),
     );
     if (!key) throw new FluxError("ADMIN_KEY_NOT_FOUND", `admin key ${JSON.stringify(id)} not found`, { id });
-    await this.onRevoke(key.digest);
+    await this.onRevoke(key);
     return key;
   }
 
@@ -78,6 +80,7 @@ export class AdminKeyService {
       name,
       orgId: input.orgId || undefined,
       validateOnly: input.validateOnly,
+      localValidation: input.localValidation === true,
       displayHint: displayHint(secret, ADMIN_KEY_PREFIX),
       digest: this.digest(secret),
       createdAtMs: this.clock.nowMs(),

@@ -8,6 +8,20 @@ import { FluxError } from "../domain/errors.js";
 import type { ChangeOutboxStore } from "../store/types.js";
 import { type Invalidator, REAL_TIME, type ReplicaSync, type SyncTime } from "./replica-sync.js";
 
+/** Tokens the feed carries beside digests, for local validators' sessions (validator-hub.ts): the key and admin key
+ * a change is about. Caches look entries up by digest only, so they ignore them. */
+export const KEY_TOKEN = "key:";
+export const ADMIN_KEY_TOKEN = "adm:";
+export const keyToken = (id: string) => KEY_TOKEN + id;
+export const adminKeyToken = (id: string) => ADMIN_KEY_TOKEN + id;
+
+/** This process's local validators: a change is told to their sessions and waits for them (validator-hub.ts). */
+export interface ChangeListener {
+  /** Undefined when there is nothing to wait for; the promise never rejects. */
+  deliver(tokens: string[]): Promise<void> | undefined;
+  resetAll(why: string): Promise<void>;
+}
+
 export interface ChangeReport {
   /** False when the change log refused the invalidation (the outbox keeps it; a sweep republishes it). */
   published: boolean;
@@ -35,12 +49,23 @@ export function unconfirmed(r: ChangeReport): FluxError {
   return new FluxError("STORE_UNAVAILABLE", `the change is saved but ${why}; retry to publish it again`, { replicas: String(r.unconfirmedReplicas) }, 1000);
 }
 
-/** One process (the embedded store): dropping this process's entries after the write is the whole job. */
-export function localChangeFeed(cache: Invalidator): ChangeFeed {
+/** One process (the embedded store): dropping this process's entries after the write, and waiting for this
+ * process's local validators (when `validators` is given), is the whole job. */
+export function localChangeFeed(cache: Invalidator, validators?: ChangeListener): ChangeFeed {
   const done: ChangeReport = { published: true, unconfirmedReplicas: 0 };
   return {
-    prepare: async (digests) => ({ publish: async () => (cache.invalidate(digests), done), cancel: async () => {} }),
-    created: (digests) => cache.invalidate(digests),
+    prepare: async (digests) => ({
+      publish: async () => {
+        cache.invalidate(digests);
+        await validators?.deliver(digests);
+        return done;
+      },
+      cancel: async () => {},
+    }),
+    created: (digests) => {
+      cache.invalidate(digests);
+      void validators?.deliver(digests); // nobody waits: a validator sends a key it does not know to the network
+    },
   };
 }
 
@@ -87,8 +112,11 @@ export class OutboxChangeFeed implements ChangeFeed {
     };
   }
 
+  /** Also told to every replica's validators through the change log, in the background: CreateApiKey does not wait
+   * (a validator sends a key it does not know yet to the network), and a lost publish costs only that. */
   created(digests: string[]): void {
     this.cache.invalidate(digests);
+    void this.sync.publish(digests).catch((err) => this.logger.warn({ cause: (err as Error)?.name }, "change log publish of a created key failed; validators validate it over the network"));
   }
 
   start(): void {

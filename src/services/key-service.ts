@@ -8,7 +8,7 @@ import type { KeyStore, ScopeStore } from "../store/types.js";
 import type { AuditAction } from "../domain/audit.js";
 import { canSee, requireManage, requireOrg, visibleOrNotFound } from "./access.js";
 import { auditEvent } from "./audit-trail.js";
-import { type ChangeFeed, type ChangeReport, localChangeFeed, unconfirmed } from "./change-outbox.js";
+import { type ChangeFeed, type ChangeReport, keyToken, localChangeFeed, unconfirmed } from "./change-outbox.js";
 import type { CreditRefill } from "../domain/credits.js";
 import { checkCredits, checkExpiry, checkMetadata, checkName, checkOrgId, checkRateLimit, checkScopes } from "./key-input.js";
 import { normaliseCidrs } from "../domain/cidr.js";
@@ -96,7 +96,7 @@ export class KeyService {
       digest: this.digest(secret),
     };
     await this.keys.insert(key, auditEvent(p, { action: "API_KEY_CREATED", targetType: "API_KEY", targetId: key.id, orgId: key.orgId, atMs: now, after: key }));
-    this.feed.created([key.digest]); // no replica waited for: none can have cached a fresh random digest
+    this.feed.created([key.digest, keyToken(key.id)]); // no replica waited for: none can have cached a fresh random digest
     return { key, secret };
   }
 
@@ -178,7 +178,7 @@ export class KeyService {
     const current = visibleOrNotFound(p, id, await this.keys.get(id));
     if (current.revokedAtMs !== undefined) {
       // A retry: the first attempt may have saved the revocation and failed to publish it. Publish again and wait.
-      return this.confirmed({ key: current, report: await (await this.feed.prepare(keyDigests(current))).publish() });
+      return this.confirmed({ key: current, report: await (await this.feed.prepare([...keyDigests(current), keyToken(id)])).publish() });
     }
     return this.confirmed(
       await this.change(p, id, { action: "API_KEY_REVOKED" }, (k, now) => {
@@ -215,7 +215,8 @@ export class KeyService {
       after.updatedAtMs = now;
       const action = typeof audit.action === "function" ? audit.action(before, after) : audit.action;
       const event = auditEvent(p, { action, targetType: "API_KEY", targetId: id, orgId: after.orgId, atMs: now, before, after, updateMask: audit.updateMask });
-      const pending = await this.feed.prepare([...new Set([...keyDigests(before), ...keyDigests(after)])]);
+      // "key:<id>" tells local validators which key to send again (digests alone would not name a rotated-out one).
+      const pending = await this.feed.prepare([...new Set([...keyDigests(before), ...keyDigests(after)]), keyToken(id)]);
       // A failed write keeps its outbox entry: the write may have landed, and republishing is harmless.
       if (await this.keys.replace(before, after, event)) return { key: after, report: await pending.publish() };
       await pending.cancel();

@@ -8,9 +8,16 @@
 // Why that is safe: a poll heartbeats before it reads whenever heartbeatMs have passed since its last heartbeat, so
 // every read that proves freshness starts less than heartbeatMs after a heartbeat the others can see; the reader is
 // then fresh for less than heartbeatMs + staleMs after that beat, which is at most aliveMs (checked below).
+// Local validators (validator-hub.ts) extend this replica: (1) the applied seq a heartbeat reports counts a change only
+// once this replica's validator sessions acknowledged it or were cut off and are certainly stale, so a waiter that
+// sees it knows they hold it too; (2) the hub answers a validator's acknowledgement only while isFresh(staleAfterMs),
+// i.e. less than staleMs − staleAfterMs after the start of a successful poll, and the validator is fresh for at most
+// staleAfterMs after its acknowledgement started: so it is fresh for less than staleMs after that poll started, like
+// a cache, and the bound above (heartbeatMs + staleMs ≤ aliveMs) covers validators of a replica declared dead.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ChangeLogStore, KeyChange, ReplicaBeat } from "../store/types.js";
+import type { ChangeListener } from "./change-outbox.js";
 
 /** What a change drops on this replica: cached keys and admin keys, by digest. */
 export interface Invalidator {
@@ -71,6 +78,11 @@ export class ReplicaSync {
   readonly replicaId = `r_${randomBytes(6).toString("hex")}`;
   readonly opts: ReplicaSyncOptions;
   private appliedSeq = 0;
+  /** The seq heartbeats report: applied here AND confirmed by this replica's validator sessions (≤ appliedSeq). */
+  private confirmedSeq = 0;
+  private confirming: Promise<unknown> = Promise.resolve();
+  private pendingConfirms = 0;
+  private validators?: ChangeListener;
   private lastPollOkAt = -Infinity;
   private lastBeatAt = -Infinity;
   private reportPending = false;
@@ -100,7 +112,7 @@ export class ReplicaSync {
     const readAt = this.time.now();
     await this.beat();
     await this.observePeers();
-    this.appliedSeq = await this.log.latestSeq();
+    this.appliedSeq = this.confirmedSeq = await this.log.latestSeq();
     this.reportPending = true;
     this.lastPollOkAt = readAt;
     if (!timer) return;
@@ -108,8 +120,14 @@ export class ReplicaSync {
     this.timer.unref();
   }
 
-  isFresh(): boolean {
-    return this.time.now() - this.lastPollOkAt < this.opts.staleMs;
+  /** With marginMs: fresh for at least that much longer (what a validator's acknowledgement needs, see above). */
+  isFresh(marginMs = 0): boolean {
+    return this.time.now() - this.lastPollOkAt < this.opts.staleMs - marginMs;
+  }
+
+  /** This replica's local validators: each applied change is told to them, and reported only once they hold it. */
+  setValidators(v: ChangeListener): void {
+    this.validators = v;
   }
 
   /** Appends a change to the log and drops its digests here. Call it after the write it describes. */
@@ -179,16 +197,32 @@ export class ReplicaSync {
         // A writer died between allocating and writing, or the change was pruned: we cannot know what it changed.
         this.logger.warn({ from: this.appliedSeq, to: c.seq }, "change log gap: flushing the key cache");
         this.cache.clear();
+        this.confirm(c.seq - 1, this.validators?.resetAll("a gap in the change log"));
       }
       this.gapSince = undefined;
       this.cache.invalidate(c.digests);
       this.appliedSeq = c.seq;
+      this.confirm(c.seq, this.validators?.deliver(c.digests));
     }
+  }
+
+  /** Reports `seq` once `wait` (this replica's validators) and every earlier confirmation are done. */
+  private confirm(seq: number, wait: Promise<void> | undefined) {
+    if (!wait && this.pendingConfirms === 0) {
+      this.confirmedSeq = seq;
+      return;
+    }
+    this.pendingConfirms++;
+    this.confirming = Promise.all([this.confirming, wait]).then(() => {
+      this.confirmedSeq = Math.max(this.confirmedSeq, seq);
+      this.pendingConfirms--;
+      this.reportPending = true; // the next poll beats: a changing RPC is waiting
+    });
   }
 
   private async beat() {
     const sentAt = this.time.now();
-    await this.log.heartbeat(this.replicaId, this.appliedSeq);
+    await this.log.heartbeat(this.replicaId, this.confirmedSeq);
     this.lastBeatAt = sentAt;
     this.reportPending = false;
   }

@@ -120,6 +120,8 @@ export interface CreditBalanceStore {
 /** Organisation policies: one record per organisation that ever had one. */
 export interface OrgPolicyStore {
   get(orgId: string): Promise<OrgPolicy | undefined>;
+  /** Every stored policy (one per organisation that ever had one): local validators' snapshots read it. */
+  list(): Promise<OrgPolicy[]>;
   /** Writes `after` when the stored policy is still `before` (undefined: none stored), with its event; false when another writer won. */
   replace(before: OrgPolicy | undefined, after: OrgPolicy, event?: AuditEvent): Promise<boolean>;
 }

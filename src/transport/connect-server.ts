@@ -14,6 +14,7 @@ import { createConnectFastPath } from "./connect-fast-path.js";
 import { type CallObserver, instrument } from "./invoke.js";
 import { answerCallerFaultsWithErrorInfo } from "./connect-parse-errors.js";
 import { guarded } from "./request-checks.js";
+import { instrumentStream, type StreamHandler } from "./stream-calls.js";
 
 // connect-es ignores unknown JSON fields and enum names by default: a typo ("expiresAT") or "GRANULARITY_WEEK"
 // would be dropped silently. Standard protobuf JSON rejects both, and so do we (INVALID_ARGUMENT).
@@ -38,9 +39,14 @@ export interface ConnectHandlerOptions {
 export function createConnectHandler(served: ServedService[], log: Logger, fallback: HttpHandler, observer?: CallObserver, opts: ConnectHandlerOptions = {}): HttpHandler {
   const runs = connectRuns(served, log, observer);
   const routes = (router: ConnectRouter) => {
-    for (const { service } of served) {
+    for (const { service, handlers } of served) {
       const impl: Record<string, (req: unknown, ctx: { requestHeader: Headers; values: ContextValues }) => Promise<unknown>> = {};
       for (const m of service.methods) {
+        const handler = (handlers as Record<string, never>)[m.localName];
+        if (handler && m.methodKind === "server_streaming") {
+          impl[m.localName] = connectStream(instrumentStream(`/${service.typeName}/${m.name}`, m.input, handler as StreamHandler, log)) as never;
+          continue;
+        }
         const run = runs.get(m);
         if (!run) continue; // connect-node answers UNIMPLEMENTED for a method left out of the implementation
         impl[m.localName] = (req, ctx) =>
@@ -73,6 +79,22 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
   };
 }
 
+/** A server-streaming method as connect-node serves it: an async generator, failing with ConnectErrors. */
+function connectStream(run: ReturnType<typeof instrumentStream>) {
+  return async function* (req: unknown, ctx: { requestHeader: Headers; values: ContextValues; signal: AbortSignal }) {
+    try {
+      yield* run(req, {
+        authorization: ctx.requestHeader.get("authorization") ?? undefined,
+        requestId: ctx.requestHeader.get("x-request-id")?.slice(0, 100) ?? undefined,
+        peer: ctx.values.get(PEER),
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      toConnectError(err as FluxError);
+    }
+  };
+}
+
 const READ_MAX_BYTES = 1 << 20;
 const HOT_METHODS = new Set(["flux.apikeys.v1.ApiKeyService/ValidateApiKey", "flux.apikeys.v1.PingService/Ping"]);
 
@@ -82,7 +104,7 @@ function connectRuns(served: ServedService[], log: Logger, observer?: CallObserv
   for (const { service, handlers } of served) {
     for (const m of service.methods) {
       const handler = (handlers as Record<string, never>)[m.localName];
-      if (!handler) continue;
+      if (!handler || m.methodKind !== "unary") continue;
       const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, handler), log, observer);
       runs.set(m, (req, ctx) => run(req, ctx).catch(toConnectError));
     }

@@ -14,6 +14,7 @@ import { addReflection } from "./reflection.js";
 import { decodeValidateRequest, encodeValidateResponse } from "./hot-codec.js";
 import { ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { guarded, MalformedRequest } from "./request-checks.js";
+import { instrumentStream, type StreamHandler } from "./stream-calls.js";
 
 
 export interface GrpcServer {
@@ -37,13 +38,17 @@ export async function startGrpcServer(
       definition[m.localName] = {
         path: `/${service.typeName}/${m.name}`,
         requestStream: false,
-        responseStream: false,
+        responseStream: m.methodKind === "server_streaming",
         requestSerialize: (v: any) => Buffer.from(toBinary(m.input, v)),
         ...serverCodec(m),
         responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
       };
       const handler = (handlers as Record<string, never>)[m.localName];
       if (!handler) continue; // grpc-js answers UNIMPLEMENTED for a method without an implementation
+      if (m.methodKind === "server_streaming") {
+        impl[m.localName] = serveStream(instrumentStream(`/${service.typeName}/${m.name}`, m.input, handler as StreamHandler, log));
+        continue;
+      }
       const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, handler), log, observer);
       impl[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const authorization = call.metadata.get("authorization")[0];
@@ -67,6 +72,34 @@ export async function startGrpcServer(
     server.bindAsync(addr, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { server, health, port };
+}
+
+/** A server-streaming call: writes each message (waiting when the client reads slowly), then the status. */
+function serveStream(run: ReturnType<typeof instrumentStream>) {
+  return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    const authorization = call.metadata.get("authorization")[0];
+    const requestId = call.metadata.get("x-request-id")[0];
+    const aborted = new AbortController();
+    call.on("cancelled", () => aborted.abort());
+    call.on("close", () => aborted.abort());
+    const messages = run(call.request, {
+      authorization: typeof authorization === "string" ? authorization : undefined,
+      requestId: typeof requestId === "string" ? requestId.slice(0, 100) : undefined,
+      peer: call.getPeer(),
+      signal: aborted.signal,
+    });
+    void (async () => {
+      try {
+        for await (const m of messages) {
+          if (aborted.signal.aborted) break;
+          if (!call.write(m)) await new Promise<void>((r) => (call.once("drain", r), aborted.signal.addEventListener("abort", () => r(), { once: true })));
+        }
+        if (!aborted.signal.aborted) call.end();
+      } catch (err) {
+        if (!aborted.signal.aborted) call.emit("error", toServiceError(err as FluxError));
+      }
+    })();
+  };
 }
 
 /** How a method's request is read and its answer written: the hot codec for ValidateApiKey, protobuf-es for the rest. */

@@ -17,6 +17,7 @@ import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
 import { webhookHandlers } from "./webhook-handlers.js";
 import { createOrganizationHandlers, OrganizationService } from "./organization-handlers.js";
+import { localValidationHandlers } from "./local-validation-handlers.js";
 import { adminKeyToWire, apiKeyToWire, auditEventToWire, creditsFromWire, targetTypeFromWire, msOf, rateLimitFromWire, scopeToWire, usageToWire, validationToWire } from "./mappers.js";
 
 export interface CallContext {
@@ -25,12 +26,16 @@ export interface CallContext {
   requestId?: string;
   /** The client's address (transport peer string), for throttling failed admin-key attempts. */
   peer?: string;
+  /** Server-streaming calls: aborts when the client goes away. */
+  signal?: AbortSignal;
 }
 
 export type ServiceHandlers<S extends DescService> = {
-  [K in keyof S["method"]]: S["method"][K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
-    ? (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>
-    : never;
+  [K in keyof S["method"]]: S["method"][K] extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? (req: MessageShape<I>, ctx: CallContext) => AsyncIterable<MessageInitShape<O>>
+    : S["method"][K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+      ? (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>
+      : never;
 };
 
 export interface ServedService<S extends DescService = DescService> {
@@ -147,7 +152,7 @@ export function createServedServices(deps: Deps): ServedService[] {
 
   const admin: ServiceHandlers<typeof AdminKeyService> = {
     async createAdminKey(req, ctx) {
-      const { key, secret } = await adminKeys.create(await actor(ctx), { name: req.name, orgId: req.orgId, validateOnly: req.validateOnly });
+      const { key, secret } = await adminKeys.create(await actor(ctx), { name: req.name, orgId: req.orgId, validateOnly: req.validateOnly, localValidation: req.localValidation });
       return { adminKey: adminKeyToWire(key), secret };
     },
     async listAdminKeys(_req, ctx) {
@@ -189,5 +194,6 @@ export function createServedServices(deps: Deps): ServedService[] {
     { service: AuditService, handlers: auditLog },
     webhookHandlers(deps.services.webhooks.service, who, actor, now),
     { service: OrganizationService, handlers: createOrganizationHandlers(deps, who, actor) },
+    localValidationHandlers(deps, who),
   ] as ServedService[];
 }

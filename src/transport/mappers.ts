@@ -97,6 +97,7 @@ export const adminKeyToWire = (k: AdminKeyRecord): AdminKey =>
     name: k.name,
     orgId: k.orgId ?? "",
     validateOnly: k.validateOnly,
+    localValidation: k.localValidation === true,
     displayHint: k.displayHint,
     createdAt: ts(k.createdAtMs),
     revokedAt: ts(k.revokedAtMs),

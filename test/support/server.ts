@@ -30,6 +30,7 @@ export async function startTestServer(
     clock?: ManualClock;
     config?: Partial<Pick<Config, "FLUX_AUTH_FAILURES_PER_MINUTE" | "FLUX_KEY_CACHE_MAX_AGE_MS">> &
       Partial<Pick<Config, "FLUX_KEY_PEPPER" | "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> &
+      Partial<Pick<Config, "FLUX_VALIDATOR_HEARTBEAT_MS" | "FLUX_VALIDATOR_STALE_AFTER_MS" | "FLUX_VALIDATOR_ACK_TIMEOUT_MS" | "FLUX_VALIDATOR_MAX_SESSIONS">> &
       WebhookSettings;
     tls?: ServerTls;
   } = {},

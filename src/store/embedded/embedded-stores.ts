@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Stores } from "../types.js";
 import { lockDataDir } from "./owner-lock.js";
-import { SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
+import { migrateAdminKeys, SqliteAdminKeyStore } from "./sqlite-admin-keys.js";
 import { CREDIT_BALANCES_SCHEMA, SqliteCreditBalances } from "./sqlite-credit-balances.js";
 import { ORG_POLICIES_SCHEMA, SqliteOrgPolicyStore } from "./sqlite-org-policies.js";
 import { AUDIT_SCHEMA, SqliteAuditLog } from "./sqlite-audit.js";
@@ -67,6 +67,7 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     db.pragma("synchronous = FULL");
     db.pragma("busy_timeout = 5000");
     db.exec(SCHEMA);
+    migrateAdminKeys(db);
     db.exec(RATE_WINDOWS_SCHEMA);
     db.exec(AUDIT_SCHEMA);
     db.exec(CREDIT_BALANCES_SCHEMA);

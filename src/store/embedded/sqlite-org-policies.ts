@@ -26,6 +26,11 @@ export class SqliteOrgPolicyStore implements OrgPolicyStore {
     return row && (JSON.parse(row.doc) as OrgPolicy);
   }
 
+  async list(): Promise<OrgPolicy[]> {
+    const rows = this.db.prepare("SELECT doc FROM org_policies ORDER BY org_id").all() as { doc: string }[];
+    return rows.map((r) => JSON.parse(r.doc) as OrgPolicy);
+  }
+
   async replace(before: OrgPolicy | undefined, after: OrgPolicy, event?: AuditEvent): Promise<boolean> {
     return this.db.transaction(() => {
       const doc = JSON.stringify(after);

@@ -9,7 +9,8 @@ import { stripUndefined } from "./mongo-keys.js";
 /** lastEvent: the event of the admin key's latest change, written with it (see mongo-audit.ts). */
 type AdminDoc = Omit<AdminKeyRecord, "id"> & { _id: string; lastEvent?: EventDoc };
 
-const fromDoc = ({ _id, lastEvent: _, ...rest }: AdminDoc): AdminKeyRecord => ({ id: _id, ...rest });
+/** Documents written before the local_validation right existed lack the field: no such right. */
+const fromDoc = ({ _id, lastEvent: _, ...rest }: AdminDoc): AdminKeyRecord => ({ id: _id, ...rest, localValidation: rest.localValidation === true });
 const NOT_REVOKED = { revokedAtMs: { $exists: false } };
 
 export class MongoAdminKeyStore implements AdminKeyStore {

@@ -27,6 +27,11 @@ export class MongoOrgPolicyStore implements OrgPolicyStore {
     return rec;
   }
 
+  async list(): Promise<OrgPolicy[]> {
+    const docs = await this.col.find({}).sort({ _id: 1 }).toArray();
+    return docs.map(({ _id, lastEvent: _, ...rest }) => ({ orgId: _id, ...rest }));
+  }
+
   async replace(before: OrgPolicy | undefined, after: OrgPolicy, event?: AuditEvent): Promise<boolean> {
     const write = () => this.write(before, after, event);
     if (!event || !this.audit) return write();
