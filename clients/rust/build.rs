@@ -11,6 +11,7 @@ const FILES: &[&str] = &[
     "flux/apikeys/v1/ping_service.proto",
     "flux/apikeys/v1/error_reason.proto",
     "flux/apikeys/v1/organization.proto",
+    "flux/apikeys/v1/local_validation.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

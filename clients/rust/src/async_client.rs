@@ -6,6 +6,7 @@ use crate::builder::FluxBuilder;
 use crate::convert::{issued, required};
 use crate::credits::{OrganizationPolicy, UpdateOrganizationPolicyRequest, ValidateRequest};
 use crate::error::Error;
+use crate::local::{AsyncLocalValidator, LocalValidatorOptions};
 use crate::proto::v1 as pb;
 use crate::transport::{
     Connection, RawAdminKeyClient, RawApiKeyClient, RawOrganizationClient, Settings,
@@ -77,6 +78,10 @@ impl Flux {
     pub(crate) fn check(&self) -> Result<(), Error> {
         self.conn.check()
     }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 /// The API keys facade of an async [`Flux`] client.
@@ -88,6 +93,21 @@ pub struct ApiKeys<'a> {
 impl ApiKeys<'_> {
     fn raw(&self) -> Result<RawApiKeyClient, Error> {
         self.flux.conn.api_keys()
+    }
+
+    /// Starts a local validator (see [`crate::AsyncLocalValidator`]) with the default options;
+    /// returns once it is fresh. Needs an admin key with the local-validation right.
+    pub async fn local_validator(&self) -> Result<AsyncLocalValidator, Error> {
+        self.local_validator_with(LocalValidatorOptions::default())
+            .await
+    }
+
+    /// Like `local_validator`, with a name, a pepper, a state callback or another start timeout.
+    pub async fn local_validator_with(
+        &self,
+        options: LocalValidatorOptions,
+    ) -> Result<AsyncLocalValidator, Error> {
+        AsyncLocalValidator::start(self.flux.clone(), options).await
     }
 
     /// Issues a key; the result's `secret` is shown only here.

@@ -10,6 +10,7 @@ use crate::async_client;
 use crate::builder::FluxBuilder;
 use crate::credits::{OrganizationPolicy, UpdateOrganizationPolicyRequest, ValidateRequest};
 use crate::error::Error;
+use crate::local::{LocalValidator, LocalValidatorOptions};
 use crate::transport::{RawAdminKeyClient, RawApiKeyClient, Settings};
 use crate::types::*;
 
@@ -136,6 +137,23 @@ pub struct ApiKeys<'a> {
 }
 
 impl ApiKeys<'_> {
+    /// Starts a local validator (see [`crate::LocalValidator`]) with the default options; returns
+    /// once it is fresh. Needs an admin key with the local-validation right.
+    pub fn local_validator(&self) -> Result<LocalValidator, Error> {
+        self.local_validator_with(LocalValidatorOptions::default())
+    }
+
+    /// Like `local_validator`, with a name, a pepper, a state callback or another start timeout.
+    pub fn local_validator_with(
+        &self,
+        options: LocalValidatorOptions,
+    ) -> Result<LocalValidator, Error> {
+        let inner = self
+            .flux
+            .block_on(self.inner.local_validator_with(options))?;
+        Ok(LocalValidator::new(self.flux.clone(), inner))
+    }
+
     /// Issues a key; the result's `secret` is shown only here.
     pub fn create(&self, request: CreateApiKeyRequest) -> Result<IssuedApiKey, Error> {
         self.flux.block_on(self.inner.create(request))

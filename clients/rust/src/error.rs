@@ -196,7 +196,9 @@ fn kind_of_reason(reason: ErrorReason) -> Option<Kind> {
         | ErrorReason::ScopeNotFound
         | ErrorReason::AdminKeyNotFound
         | ErrorReason::WebhookEndpointNotFound => Kind::NotFound,
-        ErrorReason::KeyRevoked | ErrorReason::ScopeInUse => Kind::FailedPrecondition,
+        ErrorReason::KeyRevoked | ErrorReason::ScopeInUse | ErrorReason::ValidatorSessionEnded => {
+            Kind::FailedPrecondition
+        }
         ErrorReason::StoreUnavailable => Kind::Unavailable,
         ErrorReason::Internal => Kind::Internal,
     })

@@ -25,6 +25,7 @@ mod builder;
 mod convert;
 mod credits;
 mod error;
+mod local;
 mod transport;
 mod types;
 
@@ -39,6 +40,7 @@ pub mod proto {
 /// The async client, under the same names as the blocking one.
 pub mod r#async {
     pub use crate::async_client::{ApiKeys, Flux, Organizations};
+    pub use crate::local::AsyncLocalValidator as LocalValidator;
 }
 
 pub use async_client::Flux as AsyncFlux;
@@ -49,8 +51,13 @@ pub use credits::{
     RefillSchedule, UpdateOrganizationPolicyRequest, ValidateRequest,
 };
 pub use error::{from_status, Error, ErrorReason, ERROR_DOMAIN};
+pub use local::{
+    AsyncLocalValidator, LocalStats, LocalValidator, LocalValidatorOptions, StateCallback,
+    ValidatorState,
+};
 pub use transport::{
-    AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, RawOrganizationClient, DEFAULT_URL,
+    AuthInterceptor, RawAdminKeyClient, RawApiKeyClient, RawLocalValidationClient,
+    RawOrganizationClient, DEFAULT_URL,
 };
 pub use types::{
     ApiKey, ApiKeyPage, CreateApiKeyRequest, Granularity, IssuedApiKey, KeyInfo, KeyState,

@@ -12,6 +12,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::error::{Error, ERROR_DOMAIN};
 use crate::proto::v1::admin_key_service_client::AdminKeyServiceClient;
 use crate::proto::v1::api_key_service_client::ApiKeyServiceClient;
+use crate::proto::v1::local_validation_service_client::LocalValidationServiceClient;
 use crate::proto::v1::organization_service_client::OrganizationServiceClient;
 use crate::proto::v1::ping_service_client::PingServiceClient;
 
@@ -25,6 +26,10 @@ pub type RawAdminKeyClient = AdminKeyServiceClient<InterceptedService<Channel, A
 /// The generated `OrganizationService` client, authenticated.
 pub type RawOrganizationClient =
     OrganizationServiceClient<InterceptedService<Channel, AuthInterceptor>>;
+
+/// The generated `LocalValidationService` client, authenticated (local validators use it).
+pub type RawLocalValidationClient =
+    LocalValidationServiceClient<InterceptedService<Channel, AuthInterceptor>>;
 
 /// Connection settings; see `Flux::builder`. `Debug` hides the admin key.
 #[derive(Clone)]
@@ -170,6 +175,13 @@ impl Connection {
 
     pub(crate) fn organizations(&self) -> Result<RawOrganizationClient, Error> {
         Ok(OrganizationServiceClient::with_interceptor(
+            self.channel()?,
+            self.auth.clone(),
+        ))
+    }
+
+    pub(crate) fn local_validation(&self) -> Result<RawLocalValidationClient, Error> {
+        Ok(LocalValidationServiceClient::with_interceptor(
             self.channel()?,
             self.auth.clone(),
         ))

@@ -22,6 +22,7 @@ fn create_admin_key(flux: &Flux, org_id: &str, validate_only: bool) -> (String, 
         name: unique("rust-sdk-admin"),
         org_id: org_id.to_string(),
         validate_only,
+        ..Default::default()
     };
     let response = flux
         .runtime()
