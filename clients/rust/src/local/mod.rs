@@ -9,6 +9,8 @@ mod blocking;
 mod cidr;
 mod core;
 mod decide;
+#[cfg(test)]
+mod decide_tests;
 mod material;
 mod session;
 mod table;
