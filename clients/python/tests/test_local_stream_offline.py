@@ -4,6 +4,7 @@ closing usage report. The live tests (test_local_validator_live.py) check the sa
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import time
 from concurrent import futures
@@ -201,3 +202,28 @@ def _outcome(validator: flux.LocalValidator) -> str:
         return "VALID"
     except flux.InvalidKeyError as e:
         return e.outcome
+
+
+def test_the_asyncio_validator_answers_locally_and_asks_the_network_when_it_cannot(
+    scripted: Tuple[Scripted, str],
+) -> None:
+    service, url = scripted
+
+    async def run() -> List[str]:
+        states: List[str] = []
+        async with flux.AsyncClient("fake-admin-key", url=url) as client:
+            async with await client.api_keys.local_validator(on_state_change=states.append) as validator:
+                assert (await validator.validate(SECRET)).id == "key_1" and service.network_calls == 0
+                with pytest.raises(flux.InvalidKeyError) as unknown:
+                    await validator.validate("flux_" + "0" * 36)  # well formed? no: checksum → MALFORMED, locally
+                assert unknown.value.outcome == "MALFORMED" and service.network_calls == 0
+                with pytest.raises(flux.InvalidKeyError) as bad_scope:
+                    await validator.validate(SECRET, required_scopes=["not a scope"])  # the server's to refuse
+                assert bad_scope.value.outcome == "NOT_FOUND" and service.network_calls == 1
+                assert validator.stats().local_answers == 2 and validator.stats().network_answers == 1
+            assert validator.state == "closed"
+            await asyncio.sleep(0)  # let the callbacks scheduled from the validator's threads run
+        return states
+
+    states = asyncio.run(run())
+    assert states[0] == "fresh" and states[-1] == "closed"

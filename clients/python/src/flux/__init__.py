@@ -13,6 +13,7 @@ from ._async_client import AsyncApiKeys, AsyncClient, AsyncOrganizations
 from ._client import ApiKeys, Client, Organizations
 from ._connection import DEFAULT_URL
 from ._default import api_keys, close, init, organizations
+from ._local_async import AsyncLocalValidator
 from ._local_validator import LocalValidator, LocalValidatorStats
 from ._errors import (
     AuthenticationError,
@@ -67,6 +68,7 @@ __all__ = [
     "ApiKeys",
     "AsyncApiKeys",
     "AsyncClient",
+    "AsyncLocalValidator",
     "AsyncOrganizations",
     "AuthenticationError",
     "Client",

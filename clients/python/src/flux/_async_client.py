@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Union
 
 import grpc
 import grpc.aio
@@ -36,6 +36,9 @@ from ._models import (
 )
 from ._requests import UNSET, _Unset
 
+if TYPE_CHECKING:
+    from ._local_async import AsyncLocalValidator
+
 
 class AsyncClient:
     """An asyncio connection to Flux authenticated with an admin key. Create it inside a running event loop.
@@ -58,6 +61,8 @@ class AsyncClient:
         client_cert + client_key answer a server that requires client certificates (mTLS)."""
         self.channel, self.target = open_async_channel(admin_key, url, TlsOptions(ca, client_cert, client_key))
         self.timeout = timeout
+        # For local_validator(): its background threads need a blocking channel to the same server.
+        self._blocking_args = (admin_key, url, dict(timeout=timeout, ca=ca, client_cert=client_cert, client_key=client_key))
         # Escape hatches: the generated stubs, already authenticated by the channel.
         self.raw = api_key_service_pb2_grpc.ApiKeyServiceStub(self.channel)
         self.raw_admin_keys = admin_key_service_pb2_grpc.AdminKeyServiceStub(self.channel)
@@ -120,6 +125,22 @@ class AsyncApiKeys:
         """The key's info when valid; raises InvalidKeyError (RateLimitedError, InsufficientScopeError) otherwise."""
         response = await self._client().call("ValidateApiKey", _requests.validate(raw_key, required_scopes, client_ip, cost))
         return _convert.key_info_or_raise(response)
+
+    async def local_validator(
+        self,
+        name: Optional[str] = None,
+        pepper: Optional[str] = None,
+        on_state_change: Optional[Callable[[str], None]] = None,
+        start_timeout: float = 10.0,
+    ) -> "AsyncLocalValidator":
+        """As flux.ApiKeys.local_validator; its validate() is awaited. on_state_change runs on this event loop."""
+        from ._client import Client
+        from ._local_async import AsyncLocalValidator
+
+        client = self._client()
+        admin_key, url, options = client._blocking_args
+        blocking = Client(admin_key, url, **options)
+        return await AsyncLocalValidator.start(client, blocking, name, pepper, on_state_change, start_timeout)
 
     async def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:
         """Issues a new secret; the old one stops working at once (or after grace_period_seconds).

@@ -14,7 +14,7 @@ import grpc
 from flux.apikeys.v1 import local_validation_pb2
 
 from ._errors import FailedPreconditionError, FluxError, from_rpc_error
-from ._local_checks import pepper_id
+from ._local_checks import digester, pepper_id
 from ._local_table import KeyTable
 
 log = logging.getLogger("flux.local_validator")
@@ -57,6 +57,8 @@ class Subscription:
         self.session_id: Optional[str] = None
         self.table = KeyTable()
         self.fresh_until = 0.0
+        # secret bytes → raw digest, as the current session's digest algorithm says.
+        self.digest = digester(pepper)
         self._heartbeat_s = 1.0
         self._stale_s = 3.0
         self._applied = 0
@@ -140,11 +142,13 @@ class Subscription:
 
     def _open(self, session: local_validation_pb2.ValidatorSession) -> None:
         if session.digest_algorithm == HMAC_PEPPER:
-            if self._pepper is None or pepper_id(self._pepper) != session.pepper_id:
-                raise _pepper_mismatch("the server digests keys with a pepper that this validator does not hold")
+            if self._pepper is None:
+                raise _pepper_mismatch("the server digests keys with a pepper: pass pepper= or set FLUX_KEY_PEPPER")
+            if pepper_id(self._pepper) != session.pepper_id:
+                raise _pepper_mismatch("the validator's pepper is not the server's (FLUX_KEY_PEPPER)")
+            self.digest = digester(self._pepper)
         elif session.digest_algorithm == SHA256:
-            if self._pepper is not None:
-                raise _pepper_mismatch("a pepper was given but the server digests keys without one")
+            self.digest = digester(None)  # a pepper the server does not use is not needed (as in the TS SDK)
         else:
             raise _Resync(f"unknown digest algorithm {session.digest_algorithm}")
         with self._cond:
@@ -255,7 +259,7 @@ class Subscription:
 
 def _pepper_mismatch(text: str) -> FluxError:
     return FailedPreconditionError(
-        f"flux local validator: {text} (set the same FLUX_KEY_PEPPER as the server, or pepper=...)",
+        f"flux local validator: {text}",
         code=grpc.StatusCode.FAILED_PRECONDITION,
         reason="PEPPER_MISMATCH",
     )

@@ -15,7 +15,7 @@ from flux.apikeys.v1 import local_validation_pb2, local_validation_pb2_grpc, val
 
 from . import _convert, _requests
 from ._errors import FluxError, UnavailableError, from_rpc_error, reason_value
-from ._local_checks import KEY_LENGTH_MAX, digester, ip_allowed, is_well_formed, request_is_plain
+from ._local_checks import KEY_LENGTH_MAX, ip_allowed, is_well_formed, request_is_plain
 from ._local_leases import VALID, Leases
 from ._local_stream import Subscription
 from ._local_table import ACTIVE, DISABLED, REVOKED, KeyEntry
@@ -34,6 +34,9 @@ _VALID = _OUTCOME["VALID"]
 _SESSION_ENDED = reason_value("VALIDATOR_SESSION_ENDED")
 _MALFORMED_RESPONSE = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=_OUTCOME["MALFORMED"])
 _CLOSE_SECONDS = 5.0
+# What _local answers when it cannot decide: ask ValidateApiKey; or (asyncio) decide in a thread, it may lease.
+NETWORK = object()
+METERED = object()
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,10 @@ class LocalValidator:
         pepper = pepper if pepper is not None else os.environ.get(PEPPER_ENV) or None
         secret_pepper = pepper.encode("utf-8") if pepper is not None else None
         self._client = client
-        self._digest = digester(secret_pepper)
         self._stub = local_validation_pb2_grpc.LocalValidationServiceStub(client.channel)
         self._rpc_timeout = client.timeout
         self._on_state_change = on_state_change
-        self._last_state: Optional[State] = None
+        self._last_state: State = "stale"  # what a validator is until its first fresh moment: only changes are told
         self._state_lock = threading.Lock()
         self._closed = False
         self._close_lock = threading.Lock()
@@ -99,29 +101,39 @@ class LocalValidator:
         """As flux.api_keys.validate: the key's info when valid; raises InvalidKeyError (RateLimitedError,
         InsufficientScopeError, UsageExceededError) otherwise. Answered locally while fresh."""
         scopes: List[str] = required_scopes if type(required_scopes) is list else list(required_scopes or ())  # type: ignore[assignment]
+        answer = self._local(raw_key, scopes, client_ip, cost, True)
+        if answer is NETWORK:
+            return self._network(raw_key, scopes, client_ip, cost)
+        return answer  # type: ignore[return-value]
+
+    def _local(
+        self, raw_key: str, scopes: List[str], client_ip: Optional[str], cost: Optional[int], may_lease: bool
+    ) -> Any:
+        """The local answer (KeyInfo, or raises the refusal), else NETWORK; METERED when a lease would be needed and
+        may_lease is False (the asyncio validator then runs the call in a thread)."""
         ip = client_ip or ""
         units = 1 if cost is None else cost
         if (scopes or units != 1 or ip) and not request_is_plain(scopes, units, ip):
-            return self._network(raw_key, scopes, client_ip, cost)
+            return NETWORK
         sub = self._sub
         if time.monotonic() >= sub.fresh_until or type(raw_key) is not str:
-            return self._network(raw_key, scopes, client_ip, cost)
+            return NETWORK
         if len(raw_key) > KEY_LENGTH_MAX:
             return self._malformed()
         try:
             secret = raw_key.encode()
         except UnicodeEncodeError:
-            return self._network(raw_key, scopes, client_ip, cost)
+            return NETWORK
         table = sub.table
-        entry = table.by_digest.get(self._digest(secret))
+        entry = table.by_digest.get(sub.digest(secret))
         if entry is None or not entry.shape_ok:
             if not is_well_formed(raw_key):
                 return self._malformed()
             if entry is None:
-                return self._network(raw_key, scopes, client_ip, cost)
+                return NETWORK
             entry.shape_ok = True  # same digest, same secret: the check would pass again
         if entry.remote_only or (table.remote_orgs and entry.org_id in table.remote_orgs):
-            return self._network(raw_key, scopes, client_ip, cost)
+            return NETWORK
         now_ms = time.time() * 1000.0
         # The server's order (domain keyState): REVOKED, EXPIRED, DISABLED.
         if entry.state == REVOKED:
@@ -139,16 +151,15 @@ class LocalValidator:
         if not entry.rate_limit_requests and not entry.metered:
             self._usage.count(entry.key_id, _VALID, now_ms, scopes)
             return entry.key_info
-        return self._metered(entry, raw_key, scopes, client_ip, cost, units, now_ms)
+        if not may_lease:
+            return METERED
+        return self._metered(entry, scopes, units, now_ms)
 
-    def _metered(
-        self, entry: KeyEntry, raw_key: str, scopes: List[str], client_ip: Optional[str], cost: Optional[int],
-        units: int, now_ms: float,
-    ) -> KeyInfo:  # fmt: skip
+    def _metered(self, entry: KeyEntry, scopes: List[str], units: int, now_ms: float) -> Any:
         try:
             outcome, rate, credits = self._leases.meter(entry, units, self._lease)
         except (FluxError, LookupError):
-            return self._network(raw_key, scopes, client_ip, cost)
+            return NETWORK
         if outcome != VALID:
             return self._refuse(entry, outcome, now_ms, scopes, rate=rate, credits=credits)
         self._usage.count(entry.key_id, _VALID, now_ms, scopes)
@@ -188,11 +199,14 @@ class LocalValidator:
         self._usage.count_malformed()
         return _convert.key_info_or_raise(_MALFORMED_RESPONSE)
 
+    def _count_network(self) -> None:
+        with self._network_lock:
+            self._network_answers += 1
+
     def _network(
         self, raw_key: str, scopes: List[str], client_ip: Optional[str], cost: Optional[int]
     ) -> KeyInfo:
-        with self._network_lock:
-            self._network_answers += 1
+        self._count_network()
         response = self._client.call("ValidateApiKey", _requests.validate(raw_key, scopes, client_ip, cost))
         return _convert.key_info_or_raise(response)
 
