@@ -292,7 +292,11 @@ class LocalValidator:
                     self._leases.drop_all()
                     self._reporter.report(closing=True)
                     break
-                except FluxError:
+                except FluxError as error:
+                    if error.code in (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.PERMISSION_DENIED):
+                        break  # a server without usage reports, or a key that lost its right: nothing to retry
+                    if reason_value(error.reason) == _SESSION_ENDED:
+                        break  # the server ended the session (and its leases) itself
                     time.sleep(0.05)
         self._sub.close()
         self._emit_state()
