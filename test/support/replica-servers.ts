@@ -16,6 +16,7 @@ export interface Replica {
   deps: Deps;
   callers: Caller[];
   httpPort: number;
+  grpcPort: number;
   stop(): Promise<void>;
 }
 
@@ -41,6 +42,7 @@ export async function startReplicaServers(
       deps,
       callers,
       httpPort: server.httpPort,
+      grpcPort: server.grpcPort,
       async stop() {
         for (const c of callers) c.close();
         await server.stop();
