@@ -21,6 +21,7 @@ async function untilLocal(agent: Agent, secret: string): Promise<void> {
 }
 
 function expectNoLateAccepts(r: RaceAnswer, returnedAtMs: number): void {
+  if (process.env.DEBUG_RACE) console.log({ count: r.count, local: r.local, accepts: r.accept_starts_ms.length, lastAccept: r.accept_starts_ms.at(-1)! - returnedAtMs, firstRefusal: r.first_refusal_start_ms! - returnedAtMs, last: r.last_start_ms - returnedAtMs });
   const late = r.accept_starts_ms.filter((s) => s > returnedAtMs + ROUNDING_MS);
   expect(late, `accepts that started after the RPC returned at ${returnedAtMs}`).toEqual([]);
   // Not vacuous: the loop accepted before the change and was refused after the RPC returned.
