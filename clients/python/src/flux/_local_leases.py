@@ -19,12 +19,15 @@ CreditState = Tuple[int, Any, Any]
 LeaseCall = Callable[[str, int, int], local_validation_pb2.LeaseLimitsResponse]
 
 VALID = "VALID"
+# A spent window or balance is refused without asking again for this long (points or credits given back by other
+# validators meanwhile are under-admission, the documented slack): a flood of refused calls costs ≤ 1 RPC/s per key.
+ASK_AGAIN_SECONDS = 1.0
 RATE_LIMITED = "RATE_LIMITED"
 USAGE_EXCEEDED = "USAGE_EXCEEDED"
 
 
 class _RateLease:
-    __slots__ = ("points", "limit", "unleased", "reset_at", "reset_dt", "reset_ms", "expires_mono")
+    __slots__ = ("points", "limit", "unleased", "reset_at", "reset_dt", "reset_ms", "expires_mono", "quiet_until")
 
     def __init__(self, m: local_validation_pb2.RateLimitLease, started_mono: float) -> None:
         self.points: int = m.granted
@@ -34,13 +37,14 @@ class _RateLease:
         self.reset_dt = _datetime(m.reset_at)
         self.reset_ms: float = m.reset_at.seconds * 1000.0 + m.reset_at.nanos / 1e6
         self.expires_mono: float = started_mono + m.expires_in_ms / 1000.0
+        self.quiet_until = started_mono + ASK_AGAIN_SECONDS
 
     def usable(self, mono: float, wall_ms: float) -> bool:
         return mono < self.expires_mono and wall_ms < self.reset_ms
 
 
 class _CreditLease:
-    __slots__ = ("credits", "unleased", "next_refill_at", "refill_dt", "refill_ms", "expires_mono")
+    __slots__ = ("credits", "unleased", "next_refill_at", "refill_dt", "refill_ms", "expires_mono", "quiet_until")
 
     def __init__(self, m: local_validation_pb2.CreditsLease, started_mono: float) -> None:
         self.credits: int = m.granted
@@ -50,6 +54,7 @@ class _CreditLease:
         self.refill_dt = _datetime(t) if t is not None else None
         self.refill_ms: float = t.seconds * 1000.0 + t.nanos / 1e6 if t is not None else float("inf")
         self.expires_mono: float = started_mono + m.expires_in_ms / 1000.0
+        self.quiet_until = started_mono + ASK_AGAIN_SECONDS
 
     def usable(self, mono: float, wall_ms: float) -> bool:
         return mono < self.expires_mono and wall_ms < self.refill_ms
@@ -154,8 +159,9 @@ class Leases:
             if entry.rate_limit_requests:
                 r = b.rate
                 if r is None or r.points == 0 or not r.usable(mono, wall_ms):
-                    r = self._lease_points(b, entry, lease, wall_ms)
-                    mono, wall_ms = time.monotonic(), time.time() * 1000.0
+                    if r is None or r.points or r.unleased or mono >= r.quiet_until or not r.usable(mono, wall_ms):
+                        r = self._lease_points(b, entry, lease, wall_ms)
+                        mono, wall_ms = time.monotonic(), time.time() * 1000.0
                 if r.points == 0:
                     retry_after_ms = max(1, int(r.reset_ms - wall_ms))
                     return RATE_LIMITED, (r.limit, 0, r.reset_at, r.reset_dt, retry_after_ms), None
@@ -166,7 +172,9 @@ class Leases:
                 return VALID, rate_state, None
             c = b.credits
             if c is None or c.credits < cost or not c.usable(mono, wall_ms):
-                c = self._lease_credits(b, entry, cost, lease)
+                spent = c is not None and c.credits + c.unleased < cost and mono < c.quiet_until
+                if not (spent and c.usable(mono, wall_ms)):  # type: ignore[union-attr]
+                    c = self._lease_credits(b, entry, cost, lease)
             if c.credits < cost:
                 if took_point:
                     b.rate.points += 1  # type: ignore[union-attr]  # a refused call spends nothing

@@ -11,28 +11,25 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Literal, Option
 
 import grpc
 
-from flux.apikeys.v1 import local_validation_pb2, local_validation_pb2_grpc, validation_pb2
+from flux.apikeys.v1 import local_validation_pb2, local_validation_pb2_grpc
 
 from . import _convert, _requests
 from ._errors import FluxError, UnavailableError, from_rpc_error, reason_value
+from ._local_answers import OUTCOME, raise_malformed, raise_refusal, valid_with_limits
 from ._local_checks import KEY_LENGTH_MAX, ip_allowed, is_well_formed, request_is_plain
 from ._local_leases import VALID, Leases
 from ._local_stream import Subscription
 from ._local_table import ACTIVE, DISABLED, REVOKED, KeyEntry
 from ._local_usage import REPORT_INTERVAL_SECONDS, SCOPE_CHECKED, UsageCounter, UsageReporter
-from ._models import CreditsState, KeyInfo, RateLimitState
+from ._models import KeyInfo
 
 if TYPE_CHECKING:
     from ._client import Client
 
 State = Literal["fresh", "stale", "closed"]
 PEPPER_ENV = "FLUX_KEY_PEPPER"
-_O = validation_pb2.Outcome
-_OUTCOME = {name: _O.Value(f"OUTCOME_{name}") for name in ("VALID", "MALFORMED", "EXPIRED", "REVOKED", "DISABLED",
-            "RATE_LIMITED", "INSUFFICIENT_SCOPE", "USAGE_EXCEEDED", "IP_NOT_ALLOWED")}  # fmt: skip
-_VALID = _OUTCOME["VALID"]
+_VALID = OUTCOME["VALID"]
 _SESSION_ENDED = reason_value("VALIDATOR_SESSION_ENDED")
-_MALFORMED_RESPONSE = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=_OUTCOME["MALFORMED"])
 _CLOSE_SECONDS = 5.0
 # What _local answers when it cannot decide: ask ValidateApiKey; or (asyncio) decide in a thread, it may lease.
 NETWORK = object()
@@ -163,41 +160,20 @@ class LocalValidator:
         if outcome != VALID:
             return self._refuse(entry, outcome, now_ms, scopes, rate=rate, credits=credits)
         self._usage.count(entry.key_id, _VALID, now_ms, scopes)
-        info = object.__new__(KeyInfo)  # a copy of the frozen base answer with this call's states
-        fields = info.__dict__
-        fields.update(entry.key_info.__dict__)
-        if rate is not None:
-            fields["rate_limit"] = RateLimitState(limit=rate[0], remaining=rate[1], reset_at=rate[3], retry_after=0.0)
-        if credits is not None:
-            fields["credits"] = CreditsState(remaining=credits[0], next_refill_at=credits[2])
-        return info
+        return valid_with_limits(entry, rate, credits)
 
     def _refuse(
         self, entry: KeyEntry, outcome: str, now_ms: float, scopes: Optional[List[str]] = None,
         missing: Optional[List[str]] = None, rate: Any = None, credits: Any = None,
     ) -> KeyInfo:  # fmt: skip
-        """Raises exactly what the network answer would: the answer is built as the server's and converted alike."""
-        value = _OUTCOME[outcome]
+        value = OUTCOME[outcome]
         carried = [s for s in dict.fromkeys(scopes) if s in entry.scopes] if scopes and value in SCOPE_CHECKED else None
         self._usage.count(entry.key_id, value, now_ms, carried)
-        response = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=value, key=entry.info_proto)
-        if missing:
-            response.missing_scopes.extend(missing)
-        if rate is not None:
-            response.rate_limit.limit, response.rate_limit.remaining = rate[0], rate[1]
-            response.rate_limit.reset_at.CopyFrom(rate[2])
-            response.rate_limit.retry_after_ms = rate[4]
-        if credits is not None:
-            response.credits.remaining = credits[0]
-            if credits[1] is not None:
-                response.credits.next_refill_at.CopyFrom(credits[1])
-        if outcome in ("RATE_LIMITED", "USAGE_EXCEEDED"):
-            response.refused_by = validation_pb2.POLICY_LEVEL_KEY
-        return _convert.key_info_or_raise(response)
+        return raise_refusal(entry, value, missing, rate, credits)
 
     def _malformed(self) -> KeyInfo:
         self._usage.count_malformed()
-        return _convert.key_info_or_raise(_MALFORMED_RESPONSE)
+        return raise_malformed()
 
     def _count_network(self) -> None:
         with self._network_lock:
