@@ -153,9 +153,10 @@ export class ValidatorHub {
         for (const s of this.sessions.values()) waits.push(this.cutOff(s, "feed_gap", "a change could not be read", err));
         return waits;
       }
+      const now = this.time.now();
       for (const s of this.sessions.values()) {
         for (const e of events) {
-          const wait = s.canSee(e.orgId) ? s.change(e.event) : undefined;
+          const wait = s.canSee(e.orgId) ? s.change(e.event, now) : undefined;
           if (wait) waits.push(wait);
         }
       }

@@ -25,8 +25,9 @@ export interface ValidatorMessage {
 /** A change pushed to this session, waiting for its acknowledgement. */
 interface Need {
   seq: number;
-  /** When the stream handler took the message (the acknowledgement deadline runs from there); undefined: queued. */
-  takenAt?: number;
+  /** The acknowledgement deadline runs from here: a stream that stopped taking messages is cut off like a mute one
+   * (only small messages can be ahead of a change: the snapshot's chunks are never waited for). */
+  pushedAt: number;
   done: () => void;
 }
 
@@ -84,12 +85,12 @@ export class ValidatorSession {
    * nothing needs waiting for: a session never answered an acknowledgement cannot be fresh, and every answer it gets
    * from now on requires this change (its seq is pushed before, or with the snapshot's end before, any such answer).
    */
-  change(event: ValidatorEvent): Promise<void> | undefined {
+  change(event: ValidatorEvent, now: number): Promise<void> | undefined {
     if (this.ended) return this.stale!;
     if (this.deferred) return void this.deferred.push(event);
     const seq = this.push(event, true);
     if (this.lastAckAnswerAt === -Infinity) return undefined;
-    return new Promise((done) => this.needs.push({ seq, done }));
+    return new Promise((done) => this.needs.push({ seq, pushedAt: now, done }));
   }
 
   /** The snapshot's last chunk is queued: the changes that arrived meanwhile follow it at once (same tick). */
@@ -112,9 +113,9 @@ export class ValidatorSession {
     return this.requiredSeq;
   }
 
-  /** The oldest change taken by the stream and not acknowledged: when it was taken. */
+  /** When the oldest change not acknowledged yet was pushed. */
   oldestUnacknowledgedAt(): number | undefined {
-    return this.needs[0]?.takenAt;
+    return this.needs[0]?.pushedAt;
   }
 
   /** Ends the session; waiters resolve once the validator is certainly stale (staleAfterMs after the last answer). */
@@ -144,9 +145,7 @@ export class ValidatorSession {
           this.wake = undefined;
           continue;
         }
-        const at = now();
-        this.lastTakenAt = at;
-        for (const n of this.needs) if (n.seq === m.seq) n.takenAt = at;
+        this.lastTakenAt = now();
         yield m;
       }
     } finally {
