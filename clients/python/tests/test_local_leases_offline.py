@@ -94,3 +94,11 @@ def test_a_failed_lease_leaves_the_call_to_the_network() -> None:
 
     with pytest.raises(LookupError):
         Leases().meter(entry(rate=100), 1, failing)
+
+
+def test_credits_left_in_a_lease_count_towards_a_call_that_costs_more() -> None:
+    leases, server, key = Leases(), Server(credits=12), entry(metered=True)
+    assert leases.meter(key, 8, server)[0] == "VALID"  # leased 10 (the first chunk), 2 left
+    outcome, _, credits = leases.meter(key, 4, server)  # 2 held + 2 more of the 2 the balance has left
+    assert outcome == "VALID" and credits is not None and credits[0] == 0
+    assert server.asks == [(0, 10), (0, 2)] and leases.take_returns() == {}  # asked only what was missing

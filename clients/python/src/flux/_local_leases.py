@@ -200,15 +200,20 @@ class Leases:
 
     @staticmethod
     def _lease_credits(b: KeyLeases, entry: KeyEntry, cost: int, lease: LeaseCall) -> _CreditLease:
-        old = b.credits
+        old, carry = b.credits, 0
         if old is not None and old.credits:
-            b.returned_credits += old.credits
+            if old.usable(time.monotonic(), time.time() * 1000.0):
+                carry = old.credits  # same balance (a refill or a new balance ends the lease): kept with the new grant
+            else:
+                b.returned_credits += old.credits
         b.credits = None
         started = time.monotonic()
-        response = lease(entry.key_id, 0, max(cost, b.credit_chunk))
+        response = lease(entry.key_id, 0, max(cost - carry, b.credit_chunk))
         if not response.HasField("credits"):
+            b.returned_credits += carry
             raise LookupError("the server leased no credits for a metered key")
         c = _CreditLease(response.credits, started)
+        c.credits += carry
         # Later chunks follow the balance: a twentieth of what nobody holds, 1–1000, at least the cost.
         b.credit_chunk = max(1, min(c.unleased // 20, 1000))
         b.credits = c
