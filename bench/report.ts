@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadResult } from "./load.js";
 import { PROTOCOLS, type Protocol, type ScaleResult } from "./scenario.js";
+import { describe as describeWorkers, WORKERS_GOAL, type WorkersReport } from "./workers.js";
 
 export interface StoreReport {
   hotKeys: number;
@@ -20,6 +21,8 @@ export interface BenchReport {
   connectBare?: { variant: string; bare: LoadResult; flux: LoadResult; ratio: number; ratios: number[] }[];
   stores: Partial<Record<"embedded" | "mongodb", StoreReport>>;
   targets?: TargetRow[];
+  /** Goal 5: FLUX_WORKERS=2 against 1 on the embedded store (bench/workers.ts). */
+  workers?: WorkersReport;
 }
 
 export interface TargetRow {
@@ -76,6 +79,9 @@ export function targets(r: BenchReport): TargetRow[] {
   if (r.bare) rows.push({ target: "gRPC no-op ≥ 0.9× bare grpc-js", where: "gRPC address", measured: `${x(r.bare.ratio)} (rounds ${spread(r.bare.ratios)})`, met: r.bare.ratio >= 0.9 });
   for (const c of r.connectBare ?? []) {
     rows.push({ target: "Connect validate ≥ 0.4× bare node:http (JSON in, fixed JSON out)", where: `Connect ${c.variant}`, measured: `${x(c.ratio)} (rounds ${spread(c.ratios)})`, met: c.ratio >= 0.4 });
+  }
+  for (const v of r.workers?.variants ?? []) {
+    rows.push({ target: `several cores: FLUX_WORKERS=2 validate ≥ ${WORKERS_GOAL}× FLUX_WORKERS=1`, where: `embedded, ${v.variant}`, measured: `${x(v.ratio)} (rounds ${spread(v.ratios)})`, met: v.ratio >= WORKERS_GOAL });
   }
   return rows;
 }
@@ -149,6 +155,11 @@ export function renderMarkdown(r: BenchReport): string {
   }
   if (r.bare) {
     lines.push(`Bare @grpc/grpc-js Ping server ${rps(r.bare)} vs Flux gRPC no-op ${rps(r.bare.flux)}, alternating: Flux = **${x(r.bare.ratio)}** (rounds ${spread(r.bare.ratios)}).`, "");
+  }
+  if (r.workers) {
+    lines.push(`### Goal 5: several cores (embedded store, ${r.workers.hotKeys} hot keys of ${r.workers.keys}, ${r.workers.roundS} s rounds, nothing pinned; the load generator shares the cores)`, "");
+    for (const v of r.workers.variants) lines.push(`- ${describeWorkers(v)}`);
+    lines.push("");
   }
   lines.push("### Targets", "", "| target | where | measured | met |", "| --- | --- | --- | --- |");
   for (const t of r.targets ?? []) lines.push(`| ${t.target} | ${t.where} | ${t.measured} | ${t.met ? "met" : "**not met**"} |`);

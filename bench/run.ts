@@ -19,10 +19,11 @@ import { type BenchReport, type StoreReport, writeReport } from "./report.js";
 import { runProfiles } from "./profile.js";
 import { runScenario, type Protocol, type ScenarioOptions } from "./scenario.js";
 import { seedKeys, type StoreKind } from "./seed.js";
+import { benchWorkers } from "./workers.js";
 
 const USAGE =
   "usage: npm run bench -- [--keys 1e5|1e6] [--mongo-keys N] [--store embedded|mongodb|both] [--quick] [--duration S] [--hot N]\n" +
-  "                        [--cache-size N] [--server-node-options '--max-semi-space-size=32'] [--no-boost] [--profile]";
+  "                        [--cache-size N] [--server-node-options '--max-semi-space-size=32'] [--no-boost] [--profile] [--workers-only]";
 const { values: a } = parseArgs({
   options: {
     keys: { type: "string", default: "1e5" },
@@ -35,6 +36,8 @@ const { values: a } = parseArgs({
     "no-boost": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     "server-node-options": { type: "string" },
+    /** Only goal 5 (FLUX_WORKERS=2 vs 1, bench/workers.ts). */
+    "workers-only": { type: "boolean", default: false },
   },
 });
 const quick = a.quick!;
@@ -223,7 +226,11 @@ async function main() {
   try {
     log(`${priority}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
     if (a.profile) return await profile();
-    for (const kind of stores) report.stores[kind] = await benchStore(kind);
+    if (!a["workers-only"]) for (const kind of stores) report.stores[kind] = await benchStore(kind);
+    if (stores.includes("embedded")) {
+      log("goal 5: several cores (embedded store, FLUX_WORKERS=2 vs 1, nothing pinned)");
+      report.workers = await benchWorkers(goBin, adminKey, files, { keys: 1_000, hotKeys: 500, rounds, roundS: quick ? 2 : 3 }, log);
+    }
     report.elapsedS = (Date.now() - started) / 1000;
     const { markdown, files: written } = writeReport(report, path.join(ROOT, "bench/results"));
     log(`\n${markdown}\nwritten: ${written.map((f) => path.relative(ROOT, f)).join(", ")} (${report.elapsedS.toFixed(0)} s)`);

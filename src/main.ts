@@ -61,6 +61,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       fail(`cannot open the ${storeName}: ${describeStartupError(err)}`, 1);
     }
   }
+  // A worker asked to stop while it starts (the primary drains) finishes starting, then stops cleanly.
+  let stopWhileStarting: string | undefined;
+  const early = (signal: string) => void (stopWhileStarting ??= signal);
+  if (workerIndex) for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, early);
   let stores;
   try {
     stores = await openStores(config, workerIndex ? { shared: "worker" } : undefined);
@@ -93,6 +97,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.off(sig, early);
+  if (stopWhileStarting) return shutdown(stopWhileStarting);
 
   // New handshakes get the new certificate; open connections and their calls carry on with the old one.
   process.on("SIGHUP", () => {

@@ -59,8 +59,11 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
     const startedAt = performance.now();
     const w = cluster.fork({ FLUX_WORKER_INDEX: String(index) });
     workers.set(index, w);
+    let listening = false;
     w.on("message", (m: WorkerReady) => {
-      if (m?.type !== "flux-worker-ready" || serving) return;
+      if (m?.type !== "flux-worker-ready") return;
+      listening = true;
+      if (serving) return;
       if (++ready === n) {
         serving = true;
         process.stdout.write(start.banner(m.grpcPort, m.httpPort, secret));
@@ -69,7 +72,11 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
     w.on("exit", (code, signal) => {
       workers.delete(index);
       if (stopping) {
-        if (code !== 0) exitCode = 1;
+        // A worker still loading its code when the drain began dies of the signal: it had served nothing.
+        if (code !== 0 && (listening || signal !== "SIGTERM")) {
+          exitCode = 1;
+          log.error({ worker: index, code, signal }, "worker did not stop cleanly");
+        }
         if (workers.size === 0) finish();
         return;
       }

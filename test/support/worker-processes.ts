@@ -4,7 +4,7 @@
 //    worker on ports of its own, so a test aims each call at one worker. The test plays the primary: it holds the
 //    owner lock and prepares the directory exactly as worker-pool.ts does.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openEmbeddedStores } from "../../src/store/embedded/embedded-stores.js";
@@ -48,11 +48,19 @@ export async function startAimed(n: number, extraEnv: Record<string, string> = {
   };
 }
 
-/** The pids of a process's children (a pool's workers). */
+/** The pids of a pool's workers: the primary's children running flux-apikeys (not tsx's esbuild service). */
 export function childPids(pid: number): number[] {
+  let pids: number[];
   try {
-    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+    pids = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
   } catch {
     return []; // pgrep exits 1 when there are none
   }
+  return pids.filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("flux-apikeys");
+    } catch {
+      return false; // ended meanwhile
+    }
+  });
 }
