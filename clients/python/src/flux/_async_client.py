@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 import grpc
 import grpc.aio
@@ -62,7 +62,9 @@ class AsyncClient:
         self.channel, self.target = open_async_channel(admin_key, url, TlsOptions(ca, client_cert, client_key))
         self.timeout = timeout
         # For local_validator(): its background threads need a blocking channel to the same server.
-        self._blocking_args = (admin_key, url, dict(timeout=timeout, ca=ca, client_cert=client_cert, client_key=client_key))
+        self._blocking_args: Tuple[str, Optional[str], Optional[float], TlsOptions] = (
+            admin_key, url, timeout, TlsOptions(ca, client_cert, client_key)
+        )
         # Escape hatches: the generated stubs, already authenticated by the channel.
         self.raw = api_key_service_pb2_grpc.ApiKeyServiceStub(self.channel)
         self.raw_admin_keys = admin_key_service_pb2_grpc.AdminKeyServiceStub(self.channel)
@@ -138,8 +140,8 @@ class AsyncApiKeys:
         from ._local_async import AsyncLocalValidator
 
         client = self._client()
-        admin_key, url, options = client._blocking_args
-        blocking = Client(admin_key, url, **options)
+        admin_key, url, timeout, tls = client._blocking_args
+        blocking = Client(admin_key, url, timeout=timeout, ca=tls.ca, client_cert=tls.client_cert, client_key=tls.client_key)
         return await AsyncLocalValidator.start(client, blocking, name, pepper, on_state_change, start_timeout)
 
     async def rotate(self, key_id: str, grace_period_seconds: int = 0) -> RotatedApiKey:

@@ -4,7 +4,7 @@ is the key's shared KeyInfo with this call's rate-limit and credit states."""
 
 from __future__ import annotations
 
-from typing import Any, List, NoReturn, Optional
+from typing import Any, Dict, List, NoReturn, Optional, cast
 
 from flux.apikeys.v1 import validation_pb2
 
@@ -12,13 +12,13 @@ from . import _convert
 from ._local_table import KeyEntry
 from ._models import CreditsState, KeyInfo, RateLimitState
 
-OUTCOME = {
+OUTCOME: Dict[str, int] = {
     name: validation_pb2.Outcome.Value(f"OUTCOME_{name}")
     for name in ("VALID", "MALFORMED", "EXPIRED", "REVOKED", "DISABLED", "RATE_LIMITED", "INSUFFICIENT_SCOPE",
                  "USAGE_EXCEEDED", "IP_NOT_ALLOWED")  # fmt: skip
 }
 _REFUSED_BY_KEY = (OUTCOME["RATE_LIMITED"], OUTCOME["USAGE_EXCEEDED"])
-_MALFORMED = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=OUTCOME["MALFORMED"])
+_MALFORMED = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=cast(Any, OUTCOME["MALFORMED"]))
 
 
 def raise_refusal(
@@ -26,7 +26,7 @@ def raise_refusal(
 ) -> NoReturn:
     """rate: (limit, remaining, reset_at Timestamp, reset_at datetime, retry_after_ms); credits: (remaining,
     next_refill_at Timestamp or None, datetime or None), as _local_leases gives them."""
-    response = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=outcome, key=entry.info_proto)
+    response = validation_pb2.ValidateApiKeyResponse(valid=False, outcome=cast(Any, outcome), key=entry.info_proto)
     if missing:
         response.missing_scopes.extend(missing)
     if rate is not None:

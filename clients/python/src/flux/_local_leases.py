@@ -172,8 +172,8 @@ class Leases:
                 return VALID, rate_state, None
             c = b.credits
             if c is None or c.credits < cost or not c.usable(mono, wall_ms):
-                spent = c is not None and c.credits + c.unleased < cost and mono < c.quiet_until
-                if not (spent and c.usable(mono, wall_ms)):  # type: ignore[union-attr]
+                # A balance known to be short, asked less than a second ago, is not asked again.
+                if c is None or c.credits + c.unleased >= cost or mono >= c.quiet_until or not c.usable(mono, wall_ms):
                     c = self._lease_credits(b, entry, cost, lease)
             if c.credits < cost:
                 if took_point:

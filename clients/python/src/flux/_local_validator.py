@@ -31,6 +31,7 @@ PEPPER_ENV = "FLUX_KEY_PEPPER"
 _VALID = OUTCOME["VALID"]
 _SESSION_ENDED = reason_value("VALIDATOR_SESSION_ENDED")
 _CLOSE_SECONDS = 5.0
+_SESSION_CALL_SECONDS = 5.0
 # What _local answers when it cannot decide: ask ValidateApiKey; or (asyncio) decide in a thread, it may lease.
 NETWORK = object()
 METERED = object()
@@ -62,7 +63,8 @@ class LocalValidator:
         secret_pepper = pepper.encode("utf-8") if pepper is not None else None
         self._client = client
         self._stub = local_validation_pb2_grpc.LocalValidationServiceStub(client.channel)
-        self._rpc_timeout = client.timeout
+        # Session calls (leases on the hot path, reports, the closing report) wait at most this long.
+        self._rpc_timeout = min(client.timeout or _SESSION_CALL_SECONDS, _SESSION_CALL_SECONDS)
         self._on_state_change = on_state_change
         self._last_state: State = "stale"  # what a validator is until its first fresh moment: only changes are told
         self._state_lock = threading.Lock()
@@ -97,11 +99,11 @@ class LocalValidator:
     ) -> KeyInfo:
         """As flux.api_keys.validate: the key's info when valid; raises InvalidKeyError (RateLimitedError,
         InsufficientScopeError, UsageExceededError) otherwise. Answered locally while fresh."""
-        scopes: List[str] = required_scopes if type(required_scopes) is list else list(required_scopes or ())  # type: ignore[assignment]
+        scopes: List[str] = required_scopes if type(required_scopes) is list else list(required_scopes or ())
         answer = self._local(raw_key, scopes, client_ip, cost, True)
         if answer is NETWORK:
             return self._network(raw_key, scopes, client_ip, cost)
-        return answer  # type: ignore[return-value]
+        return answer  # type: ignore[no-any-return]
 
     def _local(
         self, raw_key: str, scopes: List[str], client_ip: Optional[str], cost: Optional[int], may_lease: bool
