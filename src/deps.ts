@@ -157,6 +157,7 @@ export async function createDeps(
   } else if (stores.replicaParts) {
     // Embedded with FLUX_WORKERS ≥ 2: each worker process is a replica of the same rules, over SQLite tables.
     sync = new ReplicaSync(stores.replicaParts.changeLog, caches, log, syncOptions);
+    sync.setValidators(validators); // a worker's local validators acknowledge before it reports a change applied
     await sync.start();
     feed = outbox = new OutboxChangeFeed(stores.replicaParts.outbox, sync, caches, log);
     outbox.start();
