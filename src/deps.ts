@@ -25,6 +25,8 @@ import { UsageRecorder } from "./services/usage-recorder.js";
 import { UsageService } from "./services/usage-service.js";
 import { OrganizationUsageService } from "./services/organization-usage-service.js";
 import { ValidationService } from "./services/validation-service.js";
+import { ValidatorLeases, type WindowGrants } from "./services/validator-leases.js";
+import { ValidatorUsage } from "./services/validator-usage.js";
 import { WindowCounter } from "./services/window-counter.js";
 import { createWebhooks, type Webhooks, type WebhookSettings } from "./services/webhooks.js";
 import { type EmbeddedOptions, openEmbeddedStores } from "./store/embedded/embedded-stores.js";
@@ -59,6 +61,8 @@ export interface Deps {
     webhooks: Webhooks;
     /** Local validators' sessions held by this process (LocalValidationService). */
     validators: ValidatorHub;
+    /** Local validators' leases (LeaseLimits) and usage reports (ReportLocalUsage). */
+    local: { leases: ValidatorLeases; usage: ValidatorUsage };
   };
   close(): Promise<void>;
 }
@@ -105,12 +109,19 @@ export async function createDeps(
   });
   // MongoDB: windows shared by every replica, spent from leases, with an in-memory window of the same size per
   // replica while MongoDB fails (per replica by design: never written).
-  const limiter =
-    stores.kind === "mongodb"
-      ? new LeasedRateLimiter(guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { reads: ["take"] }), clock, new WindowCounter(clock))
-      : stores.replicaParts
-        ? new LeasedRateLimiter(stores.replicaParts.windows, clock) // workers: shared windows, no per-process insurance
-        : (windowsOnDisk ?? new WindowCounter(clock));
+  // Shared windows: MongoDB's documents, or the workers' SQLite rows (N processes on one data directory).
+  const sharedWindows = stores.kind === "mongodb" ? guardStore(new MongoRateWindowStore((stores as MongoStores).db), health!, { reads: ["take"] }) : stores.replicaParts?.windows;
+  const localWindows = windowsOnDisk ?? new WindowCounter(clock);
+  const limiter = !sharedWindows
+    ? localWindows
+    : stores.kind === "mongodb"
+      ? new LeasedRateLimiter(sharedWindows, clock, new WindowCounter(clock))
+      : new LeasedRateLimiter(sharedWindows, clock); // workers: shared windows, no per-process insurance
+  // Local validators lease from the same windows: the shared ones, else this process's counter.
+  const windowGrants: WindowGrants = sharedWindows ?? {
+    take: async (id, limit, points) => localWindows.lease(id, limit, points),
+    giveBack: async (id, startMs, points) => localWindows.giveBack(id, startMs, points),
+  };
   // Credits fail closed: no call is admitted without its debit stored (UNAVAILABLE at once while MongoDB is down).
   const ledger = new CreditLedger(health ? guardStore(stores.balances, health, { reads: ["get"] }) : stores.balances, clock);
   let sync: ReplicaSync | undefined;
@@ -184,6 +195,7 @@ export async function createDeps(
     validators,
     leaks: config.FLUX_LEAK_REPORTER_KEYS ? leakReports(config.FLUX_LEAK_REPORTER_KEYS, config, stores, keys, adminKeys, digest, clock, metrics, log) : undefined,
     webhooks,
+    local: localLimits(stores, windowGrants, ledger, recorder, clock, metrics, webhooks, log),
   };
   recorder.start();
   windowsOnDisk?.start();
@@ -209,6 +221,20 @@ export async function createDeps(
   };
   metrics.watch(deps);
   return deps;
+}
+
+function localLimits(stores: Stores, windows: WindowGrants, ledger: CreditLedger, recorder: UsageRecorder, clock: Clock, metrics: Metrics, webhooks: Webhooks, log: Logger) {
+  const leases = new ValidatorLeases(stores.keys, windows, ledger, clock);
+  const usage = new ValidatorUsage(stores.keys, leases, recorder, clock, {
+    onOutcome: (o, n) => metrics.outcome(o, n),
+    events: webhooks.emitter,
+    onLostReturn: (err) => {
+      metrics.storeErrors.inc();
+      log.warn({ cause: (err as Error)?.message }, "a local validator's returned lease could not be written; dropped (under-admission only)");
+    },
+    onIgnored: (n) => log.debug({ entries: n }, "local usage for keys the session cannot see ignored"),
+  });
+  return { leases, usage };
 }
 
 function leakReports(

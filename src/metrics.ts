@@ -102,8 +102,9 @@ export class Metrics implements CallObserver {
     };
   }
 
-  outcome(o: Outcome): void {
-    this.outcomeCounts.set(o, this.outcomeCounts.get(o)! + 1);
+  /** `n`: local validators report many answers at once (services/validator-usage.ts). */
+  outcome(o: Outcome, n = 1): void {
+    this.outcomeCounts.set(o, this.outcomeCounts.get(o)! + n);
   }
 
   onCall(method: string, ms: number, code: string): void {

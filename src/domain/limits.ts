@@ -58,6 +58,14 @@ export const LIMITS = {
   topKeysMax: 100,
   /** SubscribeKeys.validator_name (names a validator in logs and metrics). */
   validatorNameLength: 100,
+  /** LeaseLimits: rate-limit points and credits one call may ask for (0: none). */
+  leaseRateLimitPointsMax: 1_000_000,
+  leaseCreditsMax: 1_000_000_000_000_000,
+  /** ReportLocalUsage: keys per report, and scope-use entries per key. */
+  reportKeysMax: 10_000,
+  reportScopeUsesMax: 100,
+  /** ReportLocalUsage: one count (answers of one outcome, scope uses, malformed) in one report. */
+  reportCountMax: 1_000_000_000_000,
 } as const;
 
 /** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999999Z. */

@@ -14,6 +14,16 @@ export interface CreditDecision extends CreditsState {
   paidFrom?: { epoch: number; periodStartMs: number };
 }
 
+/** Credits granted to a local validator, and where they came from (for returns). */
+export interface CreditGrant {
+  granted: number;
+  /** The stored balance after the grant. */
+  unleased: number;
+  epoch: number;
+  periodStartMs: number;
+  nextRefillAtMs?: number;
+}
+
 interface Lease {
   epoch: number;
   periodStartMs: number;
@@ -164,6 +174,45 @@ export class CreditLedger {
       return;
     }
     throw new Error(`credit balance of ${subject} kept changing under concurrent leases`);
+  }
+
+  /**
+   * Takes up to `amount` from the subject's stored balance for a local validator (services/validator-leases.ts), by
+   * the same compare-and-set as this ledger's own leases: the debit is stored before the grant is returned. Lazy
+   * refills apply first. Fewer than asked when the balance is short; 0 when it is empty.
+   */
+  async grant(subject: string, c: Credits, amount: number): Promise<CreditGrant> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let stored;
+      try {
+        stored = await this.store.get(subject);
+      } catch (err) {
+        throw storeUnavailable(err);
+      }
+      const now = this.clock.nowMs();
+      const cur = currentBalance(subject, c, stored, now);
+      const granted = Math.min(amount, cur.remaining);
+      const next: StoredBalance = { ...cur, remaining: cur.remaining - granted };
+      let won = true;
+      if (granted > 0 || !same(stored, next)) {
+        try {
+          won = await this.store.compareAndSet(stored, next);
+        } catch (err) {
+          throw storeUnavailable(err); // a CAS that may have landed only under-spends: the grant is never returned
+        }
+      }
+      if (won) return { granted, unleased: next.remaining, epoch: cur.epoch, periodStartMs: cur.periodStartMs, nextRefillAtMs: nextRefillAtMs(c, now) };
+    }
+    throw storeUnavailable(new Error(`credit balance of ${subject} kept changing under concurrent leases`));
+  }
+
+  /** Returns unused granted credits to the balance of that epoch and refill period (a no-op once it is another). */
+  async giveBack(subject: string, epoch: number, periodStartMs: number, points: number): Promise<void> {
+    try {
+      await this.store.giveBack(subject, epoch, periodStartMs, points);
+    } catch (err) {
+      throw storeUnavailable(err);
+    }
   }
 
   /** Drops leases that hold nothing or whose period ended, once the map doubled: memory follows active balances. */

@@ -33,6 +33,9 @@ interface Lease extends RateLimit {
   tokens: number;
   /** Points nobody had leased when this lease was taken. */
   unleased: number;
+  /** When the store said so: a spent window is asked again after spentRecheckMs, since local validators (and a
+   * replica that stops) give unused points back to it. */
+  readAtMs: number;
 }
 
 export interface LeaseOptions {
@@ -41,9 +44,12 @@ export interface LeaseOptions {
   maxChunk: number;
   /** How often ended windows are deleted from the store. */
   pruneEveryMs: number;
+  /** A window found spent is trusted this long before the store is asked again (at most one read per key and
+   * interval while a key is refused, never one per call). */
+  spentRecheckMs?: number;
 }
 
-export const DEFAULT_LEASES: LeaseOptions = { fraction: 0.05, maxChunk: 1000, pruneEveryMs: 3_600_000 };
+export const DEFAULT_LEASES: LeaseOptions = { fraction: 0.05, maxChunk: 1000, pruneEveryMs: 3_600_000, spentRecheckMs: 1000 };
 const MIN_SWEEP_SIZE = 1024;
 
 export class LeasedRateLimiter implements KeyRateLimiter {
@@ -63,7 +69,7 @@ export class LeasedRateLimiter implements KeyRateLimiter {
   async consume(keyId: string, limit: RateLimit): Promise<RateDecision> {
     // Ends: each pass spends a token, finds the window spent, or waits for a lease that takes points from the
     // shared budget (or learns it is spent), so the budget runs out after finitely many passes.
-    for (;;) {
+    for (let pass = 0; ; pass++) {
       const now = this.clock.nowMs();
       const l = this.leases.get(keyId);
       if (l && l.endMs > now && sameLimit(l, limit)) {
@@ -71,7 +77,8 @@ export class LeasedRateLimiter implements KeyRateLimiter {
           l.tokens--;
           return { allowed: true, limit: limit.requests, remaining: l.tokens + l.unleased, resetAtMs: l.endMs, retryAfterMs: 0 };
         }
-        if (l.unleased === 0) return denied(limit, l.endMs, now); // spent everywhere: denied without the store
+        // Spent everywhere: denied without the store, until the reading is old enough for returns to matter.
+        if (l.unleased === 0 && (pass > 0 || now - l.readAtMs < (this.opts.spentRecheckMs ?? 1000))) return denied(limit, l.endMs, now);
       }
       // One lease request per key at a time; concurrent callers wait for it and then spend from it.
       let p = this.pending.get(keyId);
@@ -105,7 +112,7 @@ export class LeasedRateLimiter implements KeyRateLimiter {
     const chunk = Math.max(1, Math.min(this.opts.maxChunk, Math.floor(limit.requests * this.opts.fraction)));
     const t = await this.store.take(keyId, limit, chunk, now);
     if (!this.leases.has(keyId)) this.sweep(now);
-    this.leases.set(keyId, { ...limit, startMs: t.startMs, endMs: t.endMs, tokens: t.granted, unleased: Math.max(0, limit.requests - t.count) });
+    this.leases.set(keyId, { ...limit, startMs: t.startMs, endMs: t.endMs, tokens: t.granted, unleased: Math.max(0, limit.requests - t.count), readAtMs: now });
     this.maybePrune(now);
   }
 

@@ -31,14 +31,16 @@ export class UsageRecorder {
   }
 
   /** `orgId`: the key's organisation (rows carry it so usage rolls up per organisation). */
-  record(keyId: string, outcome: Outcome, orgId?: string): void {
+  /** `count` and `lastUsedAtMs`: a local validator's report counts many answers at once, last used when it says. */
+  record(keyId: string, outcome: Outcome, orgId?: string, count = 1, lastUsedAtMs?: number): void {
     const now = this.clock.nowMs();
     const hourStartMs = now - (now % HOUR_MS);
     const id = `${keyId}|${hourStartMs}|${outcome}`;
     const row = this.pending.get(id);
-    if (row) row.count++;
-    else this.pending.set(id, orgId === undefined ? { keyId, hourStartMs, outcome, count: 1 } : { keyId, orgId, hourStartMs, outcome, count: 1 });
-    if (outcome === "VALID" && (this.lastUsed.get(keyId) ?? 0) < now) this.lastUsed.set(keyId, now);
+    if (row) row.count += count;
+    else this.pending.set(id, orgId === undefined ? { keyId, hourStartMs, outcome, count } : { keyId, orgId, hourStartMs, outcome, count });
+    const usedAt = lastUsedAtMs ?? now;
+    if (outcome === "VALID" && (this.lastUsed.get(keyId) ?? 0) < usedAt) this.lastUsed.set(keyId, usedAt);
   }
 
   /** Notes that a validation required these scopes of the key (those the key does not carry are ignored). */

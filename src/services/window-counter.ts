@@ -14,6 +14,7 @@ import type { Clock } from "../domain/clock.js";
 import { storeUnavailable } from "../domain/errors.js";
 import type { RateLimit } from "../domain/types.js";
 import type { RateWindowRows } from "../store/types.js";
+import type { WindowTake } from "./leased-rate-limiter.js";
 import { allowed, denied, type KeyRateLimiter, type RateDecision, type WindowState, windowEndMs } from "./rate-limiter.js";
 
 const MIN_SWEEP_SIZE = 1024;
@@ -122,6 +123,47 @@ export class WindowCounter implements KeyRateLimiter {
 
   take(keyId: string, limit: RateLimit): RateDecision {
     const now = this.clock.nowMs();
+    const w = this.current(keyId, limit, now);
+    const resetAtMs = windowEndMs(w, limit);
+    // Only admitted calls count, so a changed limit applies to exactly what was spent.
+    if (w.count >= limit.requests) return denied(limit, resetAtMs, now);
+    w.count++;
+    if (this.persist) this.dirty.add(keyId);
+    return allowed(limit, limit.requests - w.count, resetAtMs);
+  }
+
+  /**
+   * Grants up to `points` of the key's current window to a local validator's lease (services/validator-leases.ts),
+   * never past the limit: leased points count like admitted calls (and are written like them), so validators and
+   * this process together admit at most the limit per window.
+   */
+  lease(keyId: string, limit: RateLimit, points: number): WindowTake {
+    const w = this.current(keyId, limit, this.clock.nowMs());
+    const granted = Math.max(0, Math.min(points, limit.requests - w.count));
+    if (granted > 0) {
+      w.count += granted;
+      if (this.persist) this.dirty.add(keyId);
+    }
+    return { granted, count: w.count, startMs: w.startMs, endMs: windowEndMs(w, limit) };
+  }
+
+  /** Returns unused leased points to the window that started at startMs; nothing once that window has ended. */
+  giveBack(keyId: string, startMs: number, points: number): void {
+    const w = this.windows.get(keyId) ?? this.load(keyId);
+    if (!w || w.startMs !== startMs || w.endMs <= this.clock.nowMs()) return;
+    w.count -= Math.min(points, w.count);
+    if (this.persist) this.dirty.add(keyId);
+  }
+
+  refund(keyId: string, limit: RateLimit, d: RateDecision): void {
+    const w = this.windows.get(keyId);
+    if (!w || w.count === 0 || windowEndMs(w, limit) !== d.resetAtMs) return; // another window: nothing to give back
+    w.count--;
+    if (this.persist) this.dirty.add(keyId);
+  }
+
+  /** The key's window now under `limit`: held, else stored, else a new one (the last one ended). */
+  private current(keyId: string, limit: RateLimit, now: number): WindowState {
     let w = this.windows.get(keyId);
     if (!w) {
       this.sweep(now);
@@ -131,19 +173,7 @@ export class WindowCounter implements KeyRateLimiter {
       w = { startMs: now, endMs: now + limit.windowSeconds * 1000, count: 0 };
       this.windows.set(keyId, w);
     }
-    const resetAtMs = windowEndMs(w, limit);
-    // Only admitted calls count, so a changed limit applies to exactly what was spent.
-    if (w.count >= limit.requests) return denied(limit, resetAtMs, now);
-    w.count++;
-    if (this.persist) this.dirty.add(keyId);
-    return allowed(limit, limit.requests - w.count, resetAtMs);
-  }
-
-  refund(keyId: string, limit: RateLimit, d: RateDecision): void {
-    const w = this.windows.get(keyId);
-    if (!w || w.count === 0 || windowEndMs(w, limit) !== d.resetAtMs) return; // another window: nothing to give back
-    w.count--;
-    if (this.persist) this.dirty.add(keyId);
+    return w;
   }
 
   /** The key's stored window (first use after a start, or after its window was swept): one read by key id. */

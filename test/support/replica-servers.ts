@@ -3,7 +3,7 @@
 import type { Db } from "mongodb";
 import { pino } from "pino";
 import type { Config } from "../../src/config.js";
-import { systemClock } from "../../src/domain/clock.js";
+import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { createDeps, type Deps } from "../../src/deps.js";
 import { startServer } from "../../src/server.js";
 import { type MongoStores, openMongoStores } from "../../src/store/mongo/mongo-stores.js";
@@ -27,6 +27,8 @@ export async function startReplicaServers(
   wrapDb: (db: Db, i: number) => Db = (db) => db,
   /** Settings added to every replica's (e.g. leak reports). */
   extraConfig: Partial<Pick<Config, "FLUX_LEAK_REPORTER_KEYS" | "FLUX_LEAK_ACTION" | "FLUX_LEAK_REPORTS_PER_MINUTE">> & WebhookSettings = {},
+  /** One clock for every replica (a ManualClock lets a test move time instead of sleeping). */
+  clock: Clock = systemClock,
 ) {
   const dbName = uniqueDbName(label);
   const replicas: Replica[] = [];
@@ -35,7 +37,7 @@ export async function startReplicaServers(
     const stores: MongoStores = { ...opened, db: wrapDb(opened.db, i) };
     const log = pino({ level: "silent" });
     const config = { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 1000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: dbName, ...extraConfig };
-    const deps = await createDeps(config, stores, log, systemClock);
+    const deps = await createDeps(config, stores, log, clock);
     const server = await startServer({ FLUX_GRPC_ADDR: "127.0.0.1:0", FLUX_HTTP_ADDR: "127.0.0.1:0", FLUX_SHUTDOWN_GRACE_MS: 2000 }, deps, log);
     const callers = [grpcCaller(server.grpcPort), connectCaller(server.httpPort)];
     replicas.push({
