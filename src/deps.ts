@@ -151,6 +151,7 @@ export async function createDeps(
   const validators = new ValidatorHub(stores.keys, stores.orgPolicies, log, validatorSettings, {
     isFresh: () => sync?.isFresh(validatorSettings.staleAfterMs) ?? true,
     ...metrics.validatorHooks(),
+    onEnded: (id) => services.local.usage.endSession(id), // only ever called once `services` exists
   });
   if (config.FLUX_KEY_PEPPER) validators.pepperId = pepperIdOf(config.FLUX_KEY_PEPPER);
   // Embedded: one process owns the store, so dropping local entries (and waiting for this process's validators) is

@@ -34,6 +34,8 @@ export interface ValidatorHubHooks {
   onCutOff?: (reason: CutOffReason) => void;
   /** Seconds a change waited for this process's sessions. */
   onWait?: (seconds: number) => void;
+  /** A session ended (any reason): its leases and report memory can go (services/validator-usage.ts). */
+  onEnded?: (sessionId: string) => void;
 }
 
 export type CutOffReason = "ack_timeout" | "admin_key_revoked" | "closed" | "client_gone" | "feed_gap" | "server_stopping" | "queue_full" | "session_limit";
@@ -228,6 +230,7 @@ export class ValidatorHub {
       s.end(sessionEnded(why), this.time.now(), this.settings.staleAfterMs);
       this.sessions.delete(s.id);
       this.hooks.onSessions?.(this.sessions.size);
+      this.hooks.onEnded?.(s.id);
       if (reason !== "client_gone" && reason !== "closed" && reason !== "server_stopping") this.hooks.onCutOff?.(reason);
       const entry = { session: s.id, validator: s.name, reason, ...(cause ? { cause: (cause as Error)?.name } : {}) };
       if (reason === "ack_timeout" || reason === "feed_gap" || reason === "queue_full") this.log.warn(entry, "validator session cut off");

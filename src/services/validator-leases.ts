@@ -2,7 +2,7 @@
 // balance, the same ones ValidateApiKey spends (so validators and replicas together never admit more than the limit
 // or the balance), remembered per session and key so that returned points go back only to where they came from.
 import type { Clock } from "../domain/clock.js";
-import { invalidArgument, keyNotFound } from "../domain/errors.js";
+import { FluxError, invalidArgument, keyNotFound, storeUnavailable } from "../domain/errors.js";
 import { LIMITS } from "../domain/limits.js";
 import type { ApiKeyRecord, RateLimit } from "../domain/types.js";
 import type { CreditLedger } from "./credit-ledger.js";
@@ -86,7 +86,7 @@ export class ValidatorLeases {
   /** Leases for one key the session can see; another organisation's key is KEY_NOT_FOUND, like a missing one. */
   async lease(s: SessionScope, ask: LeaseAsk): Promise<LeaseAnswer> {
     checkAsk(ask);
-    const key = await this.keys.get(ask.keyId);
+    const key = await this.keys.get(ask.keyId).catch(unavailable);
     if (!key || !visible(s, key)) throw keyNotFound(ask.keyId);
     const answer: LeaseAnswer = {};
     if (key.rateLimit && ask.rateLimitPoints > 0) answer.rateLimit = await this.leaseRate(s, key, key.rateLimit, ask.rateLimitPoints);
@@ -144,7 +144,7 @@ export class ValidatorLeases {
   private async leaseRate(s: SessionScope, key: ApiKeyRecord, limit: RateLimit, points: number): Promise<RateLease> {
     const cap = Math.min(RATE_GRANT_MAX, Math.max(1, Math.floor(limit.requests * RATE_GRANT_SHARE)));
     const now = this.clock.nowMs();
-    const t = await this.windows.take(key.id, limit, Math.min(points, cap), now);
+    const t = await this.windows.take(key.id, limit, Math.min(points, cap), now).catch(unavailable);
     const h = this.held_(s, key.id);
     if (h.rate && h.rate.startMs === t.startMs) Object.assign(h.rate, { endMs: t.endMs, held: h.rate.held + t.granted });
     else h.rate = { startMs: t.startMs, endMs: t.endMs, held: t.granted }; // an older window's points are worth nothing
@@ -203,6 +203,11 @@ export class ValidatorLeases {
     this.nextSweepMs = now + 60_000;
     for (const [id, sl] of this.sessions) if (now - sl.touchedAtMs > IDLE_SESSION_MS) this.sessions.delete(id);
   }
+}
+
+/** A store failure as the caller sees it: UNAVAILABLE (retry), never INTERNAL; domain errors pass as they are. */
+export function unavailable(err: unknown): never {
+  throw err instanceof FluxError ? err : storeUnavailable(err);
 }
 
 export function visible(s: SessionScope, key: ApiKeyRecord): boolean {

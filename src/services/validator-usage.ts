@@ -7,7 +7,7 @@ import { isValidScopeName } from "../domain/scopes.js";
 import type { ApiKeyRecord, Outcome, ValidationResult } from "../domain/types.js";
 import { AgedCache } from "./aged-cache.js";
 import { UNKNOWN_KEY_ID, type UsageRecorder } from "./usage-recorder.js";
-import { type SessionScope, type ValidatorLeases, visible } from "./validator-leases.js";
+import { type SessionScope, unavailable, type ValidatorLeases, visible } from "./validator-leases.js";
 import type { ValidationEvents } from "./webhook-emitter.js";
 
 export interface KeyUsageReport {
@@ -142,7 +142,7 @@ export class ValidatorUsage {
     const found = new Map<string, ApiKeyRecord>();
     for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {
       const batch = ids.slice(i, i + LOOKUP_BATCH).filter((id) => id.length <= LIMITS.idLength);
-      const records = await Promise.all(batch.map((id) => this.byId.get(id, () => this.keys.get(id))));
+      const records = await Promise.all(batch.map((id) => this.byId.get(id, () => this.keys.get(id)))).catch(unavailable);
       records.forEach((rec, j) => rec && found.set(batch[j]!, rec));
     }
     return found;

@@ -7,6 +7,7 @@ import { LIMITS } from "../domain/limits.js";
 import type { Principal } from "../domain/types.js";
 import { LocalValidationService } from "../../gen/ts/flux/apikeys/v1/local_validation_pb.js";
 import type { CallContext, ServedService, ServiceHandlers } from "./handlers.js";
+import { leaseAnswerToWire, leaseAskFromWire, usageReportFromWire } from "./local-limits-mappers.js";
 import { validatorMessageToWire } from "./local-validation-mappers.js";
 
 export type LocalValidationHandlers = Partial<ServiceHandlers<typeof LocalValidationService>>;
@@ -25,6 +26,16 @@ export function localValidationHandlers(deps: Deps, who: (ctx: CallContext) => P
     async acknowledgeKeyChanges(req, ctx) {
       const p = await who(ctx);
       return { requiredSeq: BigInt(hub.acknowledge(checkSessionId(req.sessionId), p, Number(req.appliedSeq))) };
+    },
+    async leaseLimits(req, ctx) {
+      const s = hub.session(checkSessionId(req.sessionId), await who(ctx));
+      return leaseAnswerToWire(await deps.services.local.leases.lease(s, leaseAskFromWire(req)));
+    },
+    async reportLocalUsage(req, ctx) {
+      const s = hub.session(checkSessionId(req.sessionId), await who(ctx));
+      await deps.services.local.usage.report(s, usageReportFromWire(req));
+      if (req.closing) hub.onClosing(s.id); // counted (or counted before) first, then the session ends
+      return {};
     },
   };
   return { service: LocalValidationService, handlers };
