@@ -112,13 +112,18 @@ export class ValidatorHub {
   }
 
   /** AcknowledgeKeyChanges: records the validator's applied seq; answers the seq it must have applied to be fresh. */
-  acknowledge(sessionId: string, p: Principal, appliedSeq: number): number {
-    const s = this.live(sessionId, p);
-    // A replica that cannot vouch for its feed must not extend its validators' freshness (see ReplicaSync).
-    if (this.hooks.isFresh && !this.hooks.isFresh()) {
-      throw new FluxError("STORE_UNAVAILABLE", "this server's change feed is behind; validate over the network until it recovers", {}, 1000);
+  async acknowledge(sessionId: string, p: Principal, appliedSeq: number): Promise<number> {
+    this.live(sessionId, p);
+    // A replica that cannot vouch for its feed must not extend its validators' freshness (see ReplicaSync): wait for
+    // its next poll, at most as long as the answer could still make the validator fresh.
+    const fresh = this.hooks.isFresh;
+    if (fresh && !fresh()) {
+      const deadline = this.time.now() + this.settings.staleAfterMs;
+      while (!fresh() && this.time.now() < deadline) await this.time.sleep(10);
+      if (!fresh()) throw new FluxError("STORE_UNAVAILABLE", "this server's change feed is behind; validate over the network until it recovers", {}, 1000);
     }
-    return s.acknowledge(appliedSeq, this.time.now());
+    // Checked again after the wait: the session may have ended meanwhile.
+    return this.live(sessionId, p).acknowledge(appliedSeq, this.time.now());
   }
 
   /** ReportLocalUsage with closing = true: the session ends (its validator stops answering locally). */

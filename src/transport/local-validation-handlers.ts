@@ -25,7 +25,7 @@ export function localValidationHandlers(deps: Deps, who: (ctx: CallContext) => P
     },
     async acknowledgeKeyChanges(req, ctx) {
       const p = await who(ctx);
-      return { requiredSeq: BigInt(hub.acknowledge(checkSessionId(req.sessionId), p, Number(req.appliedSeq))) };
+      return { requiredSeq: BigInt(await hub.acknowledge(checkSessionId(req.sessionId), p, Number(req.appliedSeq))) };
     },
     async leaseLimits(req, ctx) {
       const s = hub.session(checkSessionId(req.sessionId), await who(ctx));

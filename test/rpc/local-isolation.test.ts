@@ -1,7 +1,7 @@
 // What a validator's stream may carry: an org-limited admin key's session sees its organisation's keys and changes
 // only (snapshot and changes), and no stream ever carries a secret (every byte received is scanned for each secret
 // issued during the test). On both stores.
-import { randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
@@ -68,5 +68,12 @@ describe.each(STORE_KINDS)("local validator isolation on the %s store", (kind) =
     }
     a.close();
     every.close();
+    // Nor do the server's logs: neither a secret nor a digest (the stream's own content).
+    await expect.poll(() => t.logs.join("").includes("validator session ended")).toBe(true);
+    const logs = t.logs.join("");
+    for (const s of secrets) {
+      expect(logs.includes(s), "a secret in the logs").toBe(false);
+      expect(logs.includes(hash("sha256", s, "base64url")), "a digest in the logs").toBe(false);
+    }
   });
 });

@@ -21,7 +21,8 @@ export interface RawValidatorOptions {
   transport: Transport;
   /** The gRPC port (grpc) or the HTTP port (connect). */
   port: number;
-  adminKey: string;
+  /** Undefined: no authorization header. */
+  adminKey: string | undefined;
   name?: string;
   /** Acknowledges every message this long after it arrived (undefined: only when the test calls ack()). */
   autoAckDelayMs?: number;
@@ -142,7 +143,7 @@ export class RawValidator {
   private startGrpc() {
     const client = new grpc.Client(`127.0.0.1:${this.o.port}`, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();
-    md.set("authorization", `Bearer ${this.o.adminKey}`);
+    if (this.o.adminKey !== undefined) md.set("authorization", `Bearer ${this.o.adminKey}`);
     const call = client.makeServerStreamRequest(
       "/flux.apikeys.v1.LocalValidationService/SubscribeKeys",
       (v: unknown) => Buffer.from(toBinary(SubscribeKeysRequestSchema, create(SubscribeKeysRequestSchema, v as never))),
@@ -175,7 +176,7 @@ export class RawValidator {
     const transport = createConnectTransport({ baseUrl: `http://127.0.0.1:${this.o.port}`, httpVersion: "1.1", useBinaryFormat: true });
     const client = createClient(LocalValidationService, transport);
     try {
-      for await (const m of client.subscribeKeys({ validatorName: this.o.name ?? "" }, { headers: { authorization: `Bearer ${this.o.adminKey}` }, signal: abort.signal })) {
+      for await (const m of client.subscribeKeys({ validatorName: this.o.name ?? "" }, { headers: this.o.adminKey === undefined ? {} : { authorization: `Bearer ${this.o.adminKey}` }, signal: abort.signal })) {
         this.received(Buffer.from(toBinary(SubscribeKeysResponseSchema, m)));
       }
       this.finish("ok");
