@@ -102,3 +102,21 @@ def test_credits_left_in_a_lease_count_towards_a_call_that_costs_more() -> None:
     outcome, _, credits = leases.meter(key, 4, server)  # 2 held + 2 more of the 2 the balance has left
     assert outcome == "VALID" and credits is not None and credits[0] == 0
     assert server.asks == [(0, 10), (0, 2)] and leases.take_returns() == {}  # asked only what was missing
+
+
+def test_a_lease_running_low_is_refilled_in_the_background_before_it_is_empty() -> None:
+    leases, server, key = Leases(), Server(points=1000), entry(rate=1000)
+    for _ in range(25):  # a chunk of 50; at 25 left (half) the next chunk is asked ahead
+        assert leases.meter(key, 1, server)[0] == "VALID"
+    deadline = time.monotonic() + 5
+    while len(server.asks) < 2:
+        assert time.monotonic() < deadline, "no lease ahead"
+        time.sleep(0.01)
+    box = leases.box("key_1")
+    while box.refilling:
+        time.sleep(0.01)
+    assert box.rate is not None and box.rate.points == 75  # 25 left + 50 added to the same window's lease
+    for _ in range(75):
+        assert leases.meter(key, 1, server)[0] == "VALID"
+    leases.close()
+    assert 1000 - server.points == 100 + box.rate.points  # type: ignore[union-attr]  # every point granted was spent or is still held

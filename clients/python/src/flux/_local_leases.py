@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from flux.apikeys.v1 import local_validation_pb2
 
+from ._local_refill import Refiller, low
 from ._local_table import KeyEntry
 
 # (limit, remaining, reset_at Timestamp, reset_at datetime, retry_after_ms)
@@ -68,7 +69,10 @@ class KeyLeases:
     """One key's leases and what the next usage report gives back; guarded by its own lock. `generation` is bumped
     without the lock by the stream thread when the key changes (it must never wait for a LeaseLimits call)."""
 
-    __slots__ = ("lock", "rate", "credits", "returned_points", "returned_credits", "credit_chunk", "generation", "seen")
+    __slots__ = (
+        "lock", "rate", "credits", "returned_points", "returned_credits", "credit_chunk", "generation", "seen",
+        "refilling",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -79,6 +83,30 @@ class KeyLeases:
         self.returned_points = 0
         self.returned_credits = 0
         self.credit_chunk = 10
+        # A background LeaseLimits for this key is in flight (_local_refill.py): one at a time.
+        self.refilling = False
+
+    def add_rate(self, new: _RateLease, wall_ms: float) -> None:
+        """A lease of the same window adds to the one held (the server counts them together); else it replaces it."""
+        r = self.rate
+        if r is not None and r.reset_ms == new.reset_ms and wall_ms < r.reset_ms:
+            r.points += new.points
+            r.unleased, r.expires_mono, r.quiet_until = new.unleased, new.expires_mono, new.quiet_until
+            return
+        if r is not None and r.points and wall_ms < r.reset_ms:
+            self.returned_points += r.points
+        self.rate = new
+
+    def add_credits(self, new: _CreditLease, mono: float, wall_ms: float) -> None:
+        """Credits of the same balance (no refill between) add to those held; else they replace them."""
+        c = self.credits
+        if c is not None and c.refill_ms == new.refill_ms and c.usable(mono, wall_ms):
+            c.credits += new.credits
+            c.unleased, c.expires_mono, c.quiet_until = new.unleased, new.expires_mono, new.quiet_until
+            return
+        if c is not None and c.credits:
+            self.returned_credits += c.credits
+        self.credits = new
 
     def give_up(self, wall_ms: float) -> None:
         """Drops both leases (key changed, resync, close); unused parts go back with the next report."""
@@ -96,6 +124,11 @@ class Leases:
     def __init__(self) -> None:
         self._boxes: Dict[str, KeyLeases] = {}
         self._lock = threading.Lock()
+        self._refiller = Refiller()
+
+    def close(self) -> None:
+        """Stops leasing ahead (before the closing report gives every lease back)."""
+        self._refiller.close()
 
     def box(self, key_id: str) -> KeyLeases:
         b = self._boxes.get(key_id)
@@ -135,14 +168,6 @@ class Leases:
                     b.returned_points = b.returned_credits = 0
         return out
 
-    def restore_returns(self, returns: Dict[str, Tuple[int, int]]) -> None:
-        """A report that failed: its returns go out with the next one."""
-        for key_id, (points, credits) in returns.items():
-            b = self.box(key_id)
-            with b.lock:
-                b.returned_points += points
-                b.returned_credits += credits
-
     def meter(
         self, entry: KeyEntry, cost: int, lease: LeaseCall
     ) -> Tuple[str, Optional[RateState], Optional[CreditState]]:
@@ -168,6 +193,9 @@ class Leases:
                 r.points -= 1
                 took_point = True
                 rate_state = (r.limit, r.points + r.unleased, r.reset_at, r.reset_dt, 0)
+                chunk = _rate_chunk(entry)
+                if not b.refilling and low(r.points, chunk) and r.unleased:
+                    self._refiller.request("rate", b, entry, chunk, lease)
             if not entry.metered:
                 return VALID, rate_state, None
             c = b.credits
@@ -180,6 +208,8 @@ class Leases:
                     b.rate.points += 1  # type: ignore[union-attr]  # a refused call spends nothing
                 return USAGE_EXCEEDED, rate_state, (c.credits + c.unleased, c.next_refill_at, c.refill_dt)
             c.credits -= cost
+            if not b.refilling and low(c.credits, b.credit_chunk) and c.unleased:
+                self._refiller.request("credits", b, entry, b.credit_chunk, lease)
             return VALID, rate_state, (c.credits + c.unleased, c.next_refill_at, c.refill_dt)
 
     @staticmethod
@@ -188,9 +218,8 @@ class Leases:
         if old is not None and old.points and wall_ms < old.reset_ms:
             b.returned_points += old.points  # an expired lease's leftovers go back to their window
         b.rate = None
-        chunk = max(1, min(entry.rate_limit_requests // 20, 1000))
         started = time.monotonic()
-        response = lease(entry.key_id, chunk, 0)
+        response = lease(entry.key_id, _rate_chunk(entry), 0)
         if not response.HasField("rate_limit"):
             raise LookupError("the server leased no rate-limit points for a key with a rate limit")
         r = _RateLease(response.rate_limit, started)
@@ -214,11 +243,17 @@ class Leases:
             raise LookupError("the server leased no credits for a metered key")
         c = _CreditLease(response.credits, started)
         c.credits += carry
-        # Later chunks follow the balance: a twentieth of what nobody holds, 1–1000, at least the cost.
-        b.credit_chunk = max(1, min(c.unleased // 20, 1000))
+        # Later chunks follow the balance: a twentieth of what nobody holds, 1–10,000, at least the cost.
+        b.credit_chunk = max(1, min(c.unleased // 20, 10_000))
         b.credits = c
         _check_unchanged(b)
         return c
+
+
+def _rate_chunk(entry: KeyEntry) -> int:
+    """Points asked per lease: a twentieth of the limit, 1–10,000 (the server grants at most a tenth): a lease lasts
+    ~50 ms at full local speed, time enough for the next one to arrive ahead (_local_refill.py)."""
+    return max(1, min(entry.rate_limit_requests // 20, 10_000))
 
 
 def _check_unchanged(b: KeyLeases) -> None:

@@ -267,6 +267,7 @@ class LocalValidator:
                     if self._reporter.has_pending():
                         self._reporter.report()
                         continue
+                    self._leases.close()
                     self._leases.drop_all()
                     self._reporter.report(closing=True)
                     break
@@ -276,6 +277,7 @@ class LocalValidator:
                     if reason_value(error.reason) == _SESSION_ENDED:
                         break  # the server ended the session (and its leases) itself
                     time.sleep(0.05)
+        self._leases.close()
         self._sub.close()
         self._emit_state()
 
