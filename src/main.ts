@@ -112,7 +112,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   });
   // Under the primary, the primary prints the banner once every worker listens; run alone (tests aiming at one
   // worker start it so, on its own ports), a worker prints its own.
-  if (workerIndex && process.send) process.send({ type: "flux-worker-ready", grpcPort: server.grpcPort, httpPort: server.httpPort } satisfies WorkerReady);
+  if (workerIndex && process.send) process.send({ type: "flux-worker-ready", grpcPort: server.grpcPort, httpPort: server.httpPort, replicaId: deps.services.sync?.replicaId } satisfies WorkerReady);
   else process.stdout.write(banner(server.grpcPort, server.httpPort, secret));
 }
 

@@ -11,12 +11,15 @@ import { systemClock } from "./domain/clock.js";
 import { createDigester } from "./domain/key-material.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
 import { lockDataDir, type OwnerLock } from "./store/embedded/owner-lock.js";
+import type { Stores } from "./store/types.js";
 
 /** What a worker tells the primary once it listens. */
 export interface WorkerReady {
   type: "flux-worker-ready";
   grpcPort: number;
   httpPort: number;
+  /** Its ReplicaSync's id: a worker that dies is removed from the heartbeats at once, so no change waits for it. */
+  replicaId?: string;
 }
 
 export interface PoolStart {
@@ -31,21 +34,22 @@ const QUICK_DEATH_MS = 10_000;
 export async function runPrimary(config: Config, log: Logger, start: PoolStart): Promise<void> {
   let lock: OwnerLock | undefined;
   let secret: string | undefined;
+  let stores: Stores | undefined;
   try {
     if (!config.FLUX_MONGODB_URI) {
       mkdirSync(config.FLUX_DATA_DIR, { recursive: true });
       lock = lockDataDir(config.FLUX_DATA_DIR);
     }
-    const stores = await openStores(config, { shared: "primary" });
-    try {
-      if (!config.FLUX_ADMIN_KEY) secret = await new AdminKeyService(stores.adminKeys, () => {}, systemClock, createDigester(config.FLUX_KEY_PEPPER)).bootstrapIfEmpty();
-    } finally {
-      await stores.close();
-    }
+    stores = await openStores(config, { shared: "primary" });
+    if (!config.FLUX_ADMIN_KEY) secret = await new AdminKeyService(stores.adminKeys, () => {}, systemClock, createDigester(config.FLUX_KEY_PEPPER)).bootstrapIfEmpty();
   } catch (err) {
+    await stores?.close().catch(() => {});
     lock?.release();
     throw err;
   }
+  // Kept open (embedded) to drop a dead worker's heartbeat record; MongoDB replicas wait out aliveMs instead.
+  const heartbeats = stores.replicaParts?.changeLog;
+  if (!heartbeats) await stores.close();
 
   const n = config.FLUX_WORKERS;
   const workers = new Map<number, Worker>();
@@ -60,9 +64,11 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
     const w = cluster.fork({ FLUX_WORKER_INDEX: String(index) });
     workers.set(index, w);
     let listening = false;
+    let replicaId: string | undefined;
     w.on("message", (m: WorkerReady) => {
       if (m?.type !== "flux-worker-ready") return;
       listening = true;
+      replicaId = m.replicaId;
       if (serving) return;
       if (++ready === n) {
         serving = true;
@@ -88,6 +94,8 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
         if (workers.size === 0) finish();
         return;
       }
+      // Its process is gone, and its cache with it: changes need not wait aliveMs for its heartbeat to stop.
+      if (replicaId) void heartbeats?.leave(replicaId).catch(() => {});
       const quick = performance.now() - startedAt < QUICK_DEATH_MS;
       const delay = quick ? Math.min(5000, (delays.get(index) ?? 50) * 2) : 100;
       delays.set(index, delay);
@@ -97,8 +105,10 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
   };
 
   const finish = () => {
-    lock?.release();
-    process.exit(exitCode);
+    void (heartbeats ? stores!.close() : Promise.resolve()).finally(() => {
+      lock?.release();
+      process.exit(exitCode);
+    });
   };
 
   const shutdown = (signal: NodeJS.Signals) => {

@@ -1,6 +1,7 @@
 // `serve` with FLUX_WORKERS=2: one primary owns the data directory (a second `serve` and the admin-keys commands are
 // still refused), two workers share the ports, a worker that dies is restarted, and SIGTERM drains every worker
 // (exit 0, usage exact, the directory free for the next owner).
+import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -32,6 +33,16 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** The workers' heartbeat records (ReplicaSync) in the data directory. */
+function replicaIds(dir: string): string[] {
+  const db = new Database(join(dir, "flux.sqlite"), { readonly: true });
+  try {
+    return (db.prepare("SELECT replica_id AS id FROM replicas").all() as { id: string }[]).map((r) => r.id);
+  } finally {
+    db.close();
+  }
+}
 
 /** Many HTTP/1.1 connections at once: node:cluster hands them to both workers. */
 const callers = (port: number, n: number): Caller[] => Array.from({ length: n }, () => connectCaller(port));
@@ -73,10 +84,18 @@ describe("serve with FLUX_WORKERS=2", () => {
     const created = await pool.callers[0]!.call(ApiKeyService, "createApiKey", { orgId: "acme", name: "pool usage" }, admin);
     const before = childPids(pool.pid);
     expect(before).toHaveLength(2);
+    await expect.poll(() => replicaIds(d).length, { timeout: 10_000, interval: 50 }).toBe(2);
+    const beforeIds = replicaIds(d);
     process.kill(before[0]!, "SIGKILL");
     await expect.poll(() => childPids(pool.pid).filter((p) => p !== before[0]).length, { timeout: 30_000, interval: 100 }).toBe(2);
     const workers = childPids(pool.pid).filter((p) => p !== before[0]);
     expect(workers).toContain(before[1]);
+    // The dead worker's heartbeat record went with it: once the new worker beats, two records, not three.
+    await expect.poll(() => replicaIds(d).some((id) => !beforeIds.includes(id)), { timeout: 30_000, interval: 100 }).toBe(true);
+    expect(replicaIds(d)).toHaveLength(2);
+    const t0 = performance.now();
+    await pool.callers[0]!.call(ApiKeyService, "updateApiKey", { apiKey: { id: created.apiKey!.id, name: "renamed" }, updateMask: { paths: ["name"] } }, admin);
+    console.log(`[workers] a change right after a worker's SIGKILL and restart returned in ${Math.round(performance.now() - t0)} ms`);
 
     // Counted from here: traffic over many connections, so both workers (the restarted one too) answer some.
     const cs = callers(pool.httpPort, 8);

@@ -90,8 +90,8 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     adminKeys: new SqliteAdminKeyStore(db, audit),
     usage: new SqliteUsageStore(db),
     webhooks: new SqliteWebhookStore(db, audit, { keepLeases: opts.shared === "worker" }),
-    rateWindows: opts.shared === "worker" ? undefined : new SqliteRateWindows(db),
-    replicaParts: opts.shared === "worker"
+    rateWindows: opts.shared ? undefined : new SqliteRateWindows(db),
+    replicaParts: opts.shared
       ? { changeLog: new SqliteChangeLogStore(db), outbox: new SqliteChangeOutboxStore(db), windows: new SqliteSharedWindows(db) }
       : undefined,
     balances: new SqliteCreditBalances(db),
