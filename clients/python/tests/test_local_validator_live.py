@@ -4,6 +4,7 @@ Limits and usage (leases, reports): test_local_usage_live.py."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any, Callable, Iterator, List, Optional, Tuple
@@ -182,3 +183,35 @@ def test_a_validator_reports_its_state_and_answers_over_the_network_once_closed(
     assert validator.state == "closed" and states[-1] == "closed"
     assert validator.validate(key.secret).id == key.id  # the network answers a closed validator's calls
     assert validator.stats().network_answers == 1
+
+
+def test_the_asyncio_validator_answers_like_the_asyncio_network_validate(
+    live: Live, client: flux.Client, org_id: str, scope: str
+) -> None:
+    key = client.api_keys.create(org_id=org_id, name="async", scopes=[scope])
+    limited = client.api_keys.create(org_id=org_id, name="async limited", rate_limit=flux.RateLimit(2, 3600))
+    admin_key = validator_key(client, org_id)
+
+    async def run() -> None:
+        async with flux.AsyncClient(admin_key, url=live.url) as ac:
+            async with await ac.api_keys.local_validator(name="asyncio") as validator:
+                cases = [(key.secret, {}), (key.secret, {"required_scopes": [scope, "x:y"]}), (limited.secret, {})]
+                for secret, kwargs in cases:
+                    local = await async_answer(validator.validate(secret, **kwargs))
+                    network = await async_answer(ac.api_keys.validate(secret, **kwargs))
+                    assert local == network, (kwargs, local, network)
+                assert validator.stats().local_answers == 3 and validator.stats().network_answers == 0
+            assert validator.state == "closed"
+
+    async def async_answer(call: Any) -> Tuple[Any, ...]:
+        try:
+            result = await call
+            return answer(lambda: result)
+        except flux.FluxError as error:
+            return answer(lambda: _raise(error))
+
+    asyncio.run(run())
+
+
+def _raise(error: Exception) -> flux.KeyInfo:
+    raise error
