@@ -97,8 +97,8 @@ class Subscription:
                 log.info("local validator: %s; resubscribing", why)
             except Exception:  # a bug must not end the thread: stay stale and try again
                 log.exception("local validator: unexpected error; resubscribing")
-            if self._closed:
-                return
+            if self._closed or self._closing:
+                return  # closing ends the session on purpose: no resync to count
             was_fresh = self._reset()
             if was_fresh:
                 backoff = BACKOFF_FIRST_SECONDS
