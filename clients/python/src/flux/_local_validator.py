@@ -59,7 +59,7 @@ class LocalValidator:
         on_state_change: Optional[Callable[[State], None]] = None,
         start_timeout: float = 10.0,
     ) -> None:
-        pepper = pepper if pepper is not None else os.environ.get(PEPPER_ENV) or None
+        pepper = pepper or os.environ.get(PEPPER_ENV) or None  # empty means none, as on the server
         secret_pepper = pepper.encode("utf-8") if pepper is not None else None
         self._client = client
         self._stub = local_validation_pb2_grpc.LocalValidationServiceStub(client.channel)
