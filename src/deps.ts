@@ -154,6 +154,11 @@ export async function createDeps(
     onEnded: (id) => services.local.usage.endSession(id), // only ever called once `services` exists
   });
   if (config.FLUX_KEY_PEPPER) validators.pepperId = pepperIdOf(config.FLUX_KEY_PEPPER);
+  const feedStaleMs = { ...DEFAULT_SYNC, ...syncOptions }.staleMs;
+  if ((stores.kind === "mongodb" || stores.replicaParts) && validatorSettings.staleAfterMs > feedStaleMs - 250) {
+    // An acknowledgement needs the replica's feed fresh for stale-after more (replica-sync.ts): leave it room.
+    throw new Error(`FLUX_VALIDATOR_STALE_AFTER_MS (${validatorSettings.staleAfterMs}) must be at most ${feedStaleMs - 250} with replicas (MongoDB, FLUX_WORKERS)`);
+  }
   // Embedded: one process owns the store, so dropping local entries (and waiting for this process's validators) is
   // enough. MongoDB: every replica must, through the change log, with an outbox so that no failure between the write
   // and the publish loses an invalidation; each replica reports a change applied once its validators hold it.

@@ -200,7 +200,7 @@ export class ValidatorHub {
       s.push({ kind: "snapshot", keys: page, orgs: complete ? orgs : [], complete }, complete);
       if (complete) return s.snapshotDone();
       after = { createdAtMs: last!.createdAtMs, id: last!.id };
-      while (s.queued > 1 && !s.ended) await this.time.sleep(5);
+      await s.drained(1); // the next chunk is read once the stream took all but one message
     }
   }
 

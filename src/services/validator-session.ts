@@ -37,6 +37,7 @@ export class ValidatorSession {
   private nextSeq = 1;
   private readonly queue: ValidatorMessage[] = [];
   private wake?: () => void;
+  private taken?: () => void;
   private readonly needs: Need[] = [];
   /** Changes that arrived while the snapshot was being read: sent right after it, in arrival order. */
   private deferred?: ValidatorEvent[] = [];
@@ -100,9 +101,14 @@ export class ValidatorSession {
     for (const e of deferred) this.push(e, true);
   }
 
-  /** Messages queued and not yet taken by the stream (backpressure for the snapshot reader). */
+  /** Messages queued and not yet taken by the stream. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Resolves once at most `n` messages wait (or the session ended): the snapshot reader's backpressure. */
+  async drained(n: number): Promise<void> {
+    while (this.queue.length > n && !this.ended) await new Promise<void>((r) => (this.taken = r));
   }
 
   acknowledge(appliedSeq: number, now: number): number {
@@ -129,6 +135,7 @@ export class ValidatorSession {
     this.deferred = undefined;
     void this.stale.then(() => waiting.forEach((done) => done()));
     this.wake?.();
+    this.taken?.();
   }
 
   /** The stream's messages in order; ends by throwing the session's end (or returning when `signal` aborts). */
@@ -146,6 +153,7 @@ export class ValidatorSession {
           continue;
         }
         this.lastTakenAt = now();
+        this.taken?.();
         yield m;
       }
     } finally {

@@ -107,6 +107,30 @@ describe("SubscribeKeys on the embedded store", () => {
     expect(listed.find((k) => k.name === "plain")?.localValidation).toBe(false);
   });
 
+  it.each(TRANSPORTS)("sends a large snapshot in chunks of at most 1,000 keys, complete on the last only (%s)", async (transport) => {
+    const orgId = `org_big_${randomBytes(3).toString("hex")}`;
+    const n = 2345;
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const id = `key_${randomBytes(10).toString("hex").slice(0, 20)}`;
+      await t.deps.stores.keys.insert({
+        id, orgId, name: `bulk ${i}`, scopes: ["a:read", "b:write"], metadata: { team: "bulk" }, enabled: true, displayHint: "flux_…abcd",
+        createdAtMs: now - i, updatedAtMs: now - i, digest: randomBytes(32).toString("base64url"), rateLimit: { requests: 100, windowSeconds: 60 },
+      });
+    }
+    const limited = (await t.callers[0]!.call(AdminKeyService, "createAdminKey", { name: "big", orgId, localValidation: true }, ADMIN_KEY)).secret;
+    const v = validator(transport, { adminKey: limited });
+    await v.snapshotComplete();
+    checkSequence(v.messages);
+    const chunks = v.messages.flatMap((m) => (m.event.case === "snapshot" ? [m.event.value] : []));
+    expect(chunks.map((c) => c.keys.length)).toEqual([1000, 1000, 345]);
+    expect(chunks.map((c) => c.complete)).toEqual([false, false, true]);
+    expect(new Set(chunks.flatMap((c) => c.keys.map((k) => k.info!.id))).size).toBe(n);
+    const bytes = v.raw.slice(1, 1 + chunks.length).reduce((a, b) => a + b.length, 0);
+    console.log(`snapshot: ${n} keys in ${chunks.length} chunks, ${Math.round(bytes / n)} bytes per key on the wire`);
+    v.close();
+  });
+
   it("acknowledgements of an unknown session answer VALIDATOR_SESSION_ENDED", async () => {
     const err = await failure(t.callers[1]!.call(LocalValidationService, "acknowledgeKeyChanges", { sessionId: "vs_nope", appliedSeq: 1n }, validatorKey));
     expect(err.reason).toBe("VALIDATOR_SESSION_ENDED");
