@@ -22,7 +22,7 @@ class KeyEntry:
 
     __slots__ = (
         "digest", "key_id", "org_id", "state", "expires_at_ms", "networks", "scopes", "rate_limit_requests",
-        "metered", "info_proto", "key_info", "remote_only", "shape_ok",
+        "metered", "info_proto", "_key_info", "remote_only", "shape_ok",
     )  # fmt: skip
 
     def __init__(self, key: local_validation_pb2.LocalKey) -> None:
@@ -31,29 +31,40 @@ class KeyEntry:
         self.key_id: str = info.id
         self.org_id: str = info.org_id
         self.state: int = key.state
-        expires_at = _convert.timestamp(info, "expires_at")
-        self.expires_at_ms: Optional[float] = expires_at.timestamp() * 1000.0 if expires_at is not None else None
-        cidrs = list(key.allowed_cidrs)
-        self.networks: Optional[Networks] = compile_cidrs(cidrs) if cidrs else None
+        self.expires_at_ms: Optional[float] = None
+        if info.HasField("expires_at"):
+            t = info.expires_at
+            self.expires_at_ms = t.seconds * 1000.0 + t.nanos / 1e6
+        cidrs = key.allowed_cidrs
+        self.networks: Optional[Networks] = compile_cidrs(list(cidrs)) if cidrs else None
         self.scopes: FrozenSet[str] = frozenset(info.scopes)
         # 0: no rate limit.
         self.rate_limit_requests: int = key.rate_limit.requests if key.HasField("rate_limit") else 0
         self.metered: bool = key.HasField("credits")
         self.info_proto: validation_pb2.KeyInfo = info
-        # The answer of a VALID call on a key without limits: one shared, frozen value.
-        self.key_info = KeyInfo(
-            id=info.id,
-            org_id=info.org_id,
-            name=info.name,
-            scopes=tuple(info.scopes),
-            metadata=dict(info.metadata),
-            expires_at=expires_at,
-            rate_limit=None,
-        )
+        self._key_info: Optional[KeyInfo] = None
         # A list this SDK cannot read, or a state it does not know: the network decides.
         self.remote_only: bool = (bool(cidrs) and self.networks is None) or key.state not in (ACTIVE, DISABLED, REVOKED, EXPIRED)
         # Set once a call's secret matched this digest and passed the shape check: the same secret passes again.
         self.shape_ok = False
+
+    @property
+    def key_info(self) -> KeyInfo:
+        """The answer of a VALID call on a key without limits: one shared, frozen value, made at its first use (a
+        snapshot holds many keys this process may never see)."""
+        answer = self._key_info
+        if answer is None:
+            info = self.info_proto
+            answer = self._key_info = KeyInfo(
+                id=info.id,
+                org_id=info.org_id,
+                name=info.name,
+                scopes=tuple(info.scopes),
+                metadata={k: info.metadata[k] for k in info.metadata},
+                expires_at=_convert.timestamp(info, "expires_at"),
+                rate_limit=None,
+            )
+        return answer
 
 
 class KeyTable:
