@@ -8,6 +8,7 @@ import { loadServerTls, type ServerTls, TlsLoadError } from "./transport/tls.js"
 import { loadReporterKeys, ReporterKeysError } from "./services/leak-signature.js";
 import { describeStartupError, redactUri } from "./startup-errors.js";
 import { runPrimary, type WorkerReady } from "./worker-pool.js";
+import { clusterMetricsText } from "./worker-metrics.js";
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // Each call leaves ~14 KB of short-lived garbage; a 32 MB young generation (V8's default is 16 MB) took
@@ -72,6 +73,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     fail(`cannot open the ${storeName}: ${describeStartupError(err)}`, 1);
   }
   const deps = await createDeps(config, stores, log);
+  if (workerIndex) deps.metrics.text = clusterMetricsText(deps.metrics.registry) ?? deps.metrics.text;
   let server;
   try {
     server = await startServer(config, deps, log, tls);

@@ -10,6 +10,8 @@ import { HotHistogram, type HotSeries } from "./hot-histogram.js";
 
 export class Metrics implements CallObserver {
   readonly registry = new Registry();
+  /** What GET /metrics answers: this registry, or every worker's under FLUX_WORKERS ≥ 2 (worker-metrics.ts). */
+  text: () => Promise<string> = () => this.registry.metrics();
   private readonly outcomeCounts = new Map<Outcome, number>(OUTCOMES.map((o) => [o, 0]));
   private readonly latency: HotHistogram;
   private readonly errors: Counter<"method" | "reason">;

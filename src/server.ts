@@ -64,7 +64,7 @@ function fallback(deps: Deps, log: Logger): HttpHandler {
       return;
     }
     if (req.url === "/metrics") {
-      deps.metrics.registry.metrics().then((body) => {
+      deps.metrics.text().then((body) => {
         r.writeHead(200, { "content-type": deps.metrics.registry.contentType, "cache-control": "no-store" });
         r.end(body);
       });

@@ -12,6 +12,7 @@ import { createDigester } from "./domain/key-material.js";
 import { AdminKeyService } from "./services/admin-key-service.js";
 import { lockDataDir, type OwnerLock } from "./store/embedded/owner-lock.js";
 import type { Stores } from "./store/types.js";
+import { primaryAggregator, serveClusterMetrics } from "./worker-metrics.js";
 
 /** What a worker tells the primary once it listens. */
 export interface WorkerReady {
@@ -52,6 +53,7 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
   if (!heartbeats) await stores.close();
 
   const n = config.FLUX_WORKERS;
+  const aggregator = primaryAggregator();
   const workers = new Map<number, Worker>();
   const delays = new Map<number, number>();
   let ready = 0;
@@ -63,6 +65,7 @@ export async function runPrimary(config: Config, log: Logger, start: PoolStart):
     const startedAt = performance.now();
     const w = cluster.fork({ FLUX_WORKER_INDEX: String(index) });
     workers.set(index, w);
+    serveClusterMetrics(w, aggregator);
     let listening = false;
     let replicaId: string | undefined;
     w.on("message", (m: WorkerReady) => {

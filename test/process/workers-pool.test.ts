@@ -61,6 +61,12 @@ describe("serve with FLUX_WORKERS=2", () => {
       const { secret } = await pool.callers[0]!.call(ApiKeyService, "createApiKey", { orgId: "acme", name: "pool limit", rateLimit: { requests: L, windowSeconds: 600 } }, admin);
       const outcomes = await Promise.all(Array.from({ length: 20 * L }, (_, i) => retryUnavailable(() => cs[i % cs.length]!.call(ApiKeyService, "validateApiKey", { key: secret }, admin))));
       expect(outcomes.filter((r) => r.outcome === Outcome.VALID)).toHaveLength(L);
+      // Whichever worker a scrape reaches answers for both: the counts add up to every call made.
+      for (let scrape = 0; scrape < 4; scrape++) {
+        const text = await (await fetch(`http://127.0.0.1:${pool.httpPort}/metrics`)).text();
+        const count = (outcome: string) => Number(new RegExp(`^flux_validations_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(text)?.[1]);
+        expect([count("VALID"), count("RATE_LIMITED")]).toEqual([L, 19 * L]);
+      }
 
       const second = cli({ FLUX_DATA_DIR: d, FLUX_ADMIN_KEY: randomAdminKey(), FLUX_WORKERS: "2" }, "serve");
       expect(second.status, second.stderr).toBe(1);
