@@ -118,10 +118,14 @@ export class ValidatorLeases {
     return r && r.endMs > this.clock.nowMs() ? r : undefined;
   }
 
-  /** The balance as the session last learned it: stored plus what it holds (webhooks: credits.low). */
+  /**
+   * The stored balance as the session last learned it (webhooks: credits.low). What validators still hold unspent is
+   * not known here, as the network path does not count other replicas' leases either: a low balance is noticed when
+   * what nobody holds is low.
+   */
   knownCredits(sessionId: string, keyId: string): { remaining: number; nextRefillAtMs?: number } | undefined {
     const c = this.sessions.get(sessionId)?.keys.get(keyId)?.credits;
-    return c && { remaining: c.unleased + c.held, nextRefillAtMs: c.nextRefillAtMs };
+    return c && { remaining: c.unleased, nextRefillAtMs: c.nextRefillAtMs };
   }
 
   /** Points and credits the session holds for the key (tests; what a lost session leaves unused). */
