@@ -1,4 +1,5 @@
 // Ratios, targets met or not, and the markdown table; writes bench/results/<time>.json and .md (and latest.*).
+import { type LocalBenchReport, renderLocal } from "./local-bench.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadResult } from "./load.js";
@@ -23,6 +24,8 @@ export interface BenchReport {
   targets?: TargetRow[];
   /** Goal 5: FLUX_WORKERS=2 against 1 on the embedded store (bench/workers.ts). */
   workers?: WorkersReport;
+  /** Local validators (bench/local-bench.ts). */
+  local?: LocalBenchReport;
 }
 
 export interface TargetRow {
@@ -82,6 +85,13 @@ export function targets(r: BenchReport): TargetRow[] {
   }
   for (const v of r.workers?.variants ?? []) {
     rows.push({ target: `several cores: FLUX_WORKERS=2 validate ≥ ${WORKERS_GOAL}× FLUX_WORKERS=1`, where: `embedded, ${v.variant}`, measured: `${x(v.ratio)} (rounds ${spread(v.ratios)})`, met: v.ratio >= WORKERS_GOAL });
+  }
+  for (const l of r.local?.sdks ?? []) {
+    rows.push({ target: `local validate ≥ ${r.local!.goal}× the RPC per core`, where: `${l.sdk} SDK`, measured: `${l.ratio.toFixed(0)}× (${Math.round(l.perS).toLocaleString("en")}/s)`, met: l.ratio >= r.local!.goal });
+  }
+  if (r.local) {
+    const v = r.local.revoke;
+    rows.push({ target: "every connected validator refuses a revoked key when RevokeApiKey returns", where: `${v.validators.length} validators`, measured: `p50 ${v.p50Ms.toFixed(1)} ms, p99 ${v.p99Ms.toFixed(1)} ms`, met: v.refusedEverywhere });
   }
   return rows;
 }
@@ -161,6 +171,7 @@ export function renderMarkdown(r: BenchReport): string {
     for (const v of r.workers.variants) lines.push(`- ${describeWorkers(v)}`);
     lines.push("");
   }
+  if (r.local) lines.push(...renderLocal(r.local));
   lines.push("### Targets", "", "| target | where | measured | met |", "| --- | --- | --- | --- |");
   for (const t of r.targets ?? []) lines.push(`| ${t.target} | ${t.where} | ${t.measured} | ${t.met ? "met" : "**not met**"} |`);
   return lines.join("\n") + "\n";

@@ -3,6 +3,7 @@
 // a ratio to the no-op RPC on the same server and protocol.
 //   npm run bench -- [--keys 1e6] [--mongo-keys N] [--store embedded|mongodb|both] [--quick] [--duration S] [--hot N]
 //   npm run bench -- --profile      CPU profiles of the server under saturating validate and no-op load
+//   npm run bench -- --local-only   only the local validators (bench/local-bench.ts); --no-local skips them
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { ghzBin, ghzLoader } from "./ghz.js";
 import { BodyFiles, interleaved } from "./load.js";
 import { LOAD_CORE, pin, ROOT, running, startBareGrpc, startBareHttp, startFlux, tracked, type Target } from "./proc.js";
 import { type BenchReport, type StoreReport, writeReport } from "./report.js";
+import { runLocalBench } from "./local-bench.js";
 import { runProfiles } from "./profile.js";
 import { runScenario, type Protocol, type ScenarioOptions } from "./scenario.js";
 import { seedKeys, type StoreKind } from "./seed.js";
@@ -23,7 +25,8 @@ import { benchWorkers } from "./workers.js";
 
 const USAGE =
   "usage: npm run bench -- [--keys 1e5|1e6] [--mongo-keys N] [--store embedded|mongodb|both] [--quick] [--duration S] [--hot N]\n" +
-  "                        [--cache-size N] [--server-node-options '--max-semi-space-size=32'] [--no-boost] [--profile] [--workers-only]";
+  "                        [--cache-size N] [--server-node-options '--max-semi-space-size=32'] [--no-boost] [--profile] [--workers-only]" +
+  " [--no-local | --local-only]";
 const { values: a } = parseArgs({
   options: {
     keys: { type: "string", default: "1e5" },
@@ -38,7 +41,10 @@ const { values: a } = parseArgs({
     "server-node-options": { type: "string" },
     /** Only goal 5 (FLUX_WORKERS=2 vs 1, bench/workers.ts). */
     "workers-only": { type: "boolean", default: false },
+    local: { type: "boolean", default: true },
+    "local-only": { type: "boolean", default: false },
   },
+  allowNegative: true,
 });
 const quick = a.quick!;
 const large = quick ? 10_000 : Number(a.keys);
@@ -226,10 +232,15 @@ async function main() {
   try {
     log(`${priority}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
     if (a.profile) return await profile();
-    if (!a["workers-only"]) for (const kind of stores) report.stores[kind] = await benchStore(kind);
-    if (stores.includes("embedded")) {
+    const only = a["workers-only"] || a["local-only"];
+    if (!only) for (const kind of stores) report.stores[kind] = await benchStore(kind);
+    if (stores.includes("embedded") && !a["local-only"]) {
       log("goal 5: several cores (embedded store, FLUX_WORKERS=2 vs 1, nothing pinned)");
       report.workers = await benchWorkers(goBin, adminKey, files, { keys: 1_000, hotKeys: 500, rounds, roundS: quick ? 2 : 3 }, log);
+    }
+    if (a["local-only"] || (a.local && !a["workers-only"])) {
+      log("local validators:");
+      report.local = await runLocalBench({ goBin, adminKey, files, quick, log });
     }
     report.elapsedS = (Date.now() - started) / 1000;
     const { markdown, files: written } = writeReport(report, path.join(ROOT, "bench/results"));

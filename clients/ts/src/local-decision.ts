@@ -45,8 +45,8 @@ export function meter(e: LocalEntry, book: LeaseBook, l: KeyLeases, cost: number
   let rate: RateLimitState | undefined;
   if (e.rateLimit) {
     r = book.rate(l, nowMono, nowMs);
-    if (!r || (r.left === 0 && !r.spent)) return { need: "lease", points: 1, credits: e.metered ? cost : 0 };
-    const resetAt = r.resetAtMs === undefined ? undefined : new Date(r.resetAtMs);
+    if (!r || (r.left === 0 && (!r.spent || nowMono >= r.retryMono))) return { need: "lease", points: 1, credits: e.metered ? cost : 0 };
+    const resetAt = r.resetAt;
     if (r.left === 0) {
       rate = { limit: r.limit, remaining: 0, resetAt, retryAfterMs: Math.max(1, (r.resetAtMs ?? nowMs + 1) - nowMs) };
       return refused(e, "RATE_LIMITED", rate, undefined);
@@ -57,11 +57,11 @@ export function meter(e: LocalEntry, book: LeaseBook, l: KeyLeases, cost: number
   let credits: CreditsState | undefined;
   if (e.metered) {
     const c: CreditLease | undefined = book.credits(e.id, l, nowMono, nowMs);
-    if (!c || (c.left < cost && !c.short)) {
+    if (!c || (c.left < cost && (!c.short || nowMono >= c.retryMono))) {
       if (r) r.left++;
       return { need: "lease", points: 0, credits: Math.max(cost, 1) };
     }
-    const nextRefillAt = c.nextRefillAtMs === undefined ? undefined : new Date(c.nextRefillAtMs);
+    const nextRefillAt = c.nextRefillAt;
     if (c.left < cost) {
       if (r) r.left++; // the answer still shows the point as taken, as the server's does
       return refused(e, "USAGE_EXCEEDED", rate, { remaining: c.left + c.unleased, nextRefillAt });
@@ -72,9 +72,22 @@ export function meter(e: LocalEntry, book: LeaseBook, l: KeyLeases, cost: number
   return { valid: true, outcome: "VALID", key: withState(e, rate, credits), rateLimit: rate, missingScopes: [], credits };
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The entry's key info with this call's state: built field by field on KeyInfo's prototype (hot path). */
 function withState(e: LocalEntry, rateLimit: RateLimitState | undefined, credits: CreditsState | undefined): KeyInfo {
   const i = e.info;
-  return new KeyInfo({ id: i.id, orgId: i.orgId, name: i.name, scopes: i.scopes, metadata: i.metadata, expiresAt: i.expiresAt, rateLimit, credits });
+  const k = Object.create(KeyInfo.prototype) as Writable<KeyInfo>;
+  k.id = i.id;
+  k.orgId = i.orgId;
+  k.name = i.name;
+  k.scopes = i.scopes;
+  k.metadata = i.metadata;
+  k.expiresAt = i.expiresAt;
+  k.rateLimit = rateLimit;
+  k.credits = credits;
+  k.organization = undefined;
+  return k;
 }
 
 function refused(e: LocalEntry, outcome: Outcome, rateLimit: RateLimitState | undefined, credits: CreditsState | undefined): ValidationResult {

@@ -10,19 +10,25 @@ export interface RateLease {
   /** Points of the window nobody had leased at the grant (RateLimitState.remaining = left + unleased). */
   unleased: number;
   resetAtMs: number | undefined;
+  /** The same instant as a Date, shared by this lease's answers. */
+  resetAt: Date | undefined;
   /** Monotonic (performance.now()) end of the lease. */
   untilMono: number;
-  /** The server granted nothing: refuse locally until the lease ends instead of asking again per call. */
+  /** The server granted nothing: refuse locally until `retryMono` instead of asking again per call. */
   spent: boolean;
+  /** When a spent window is asked again (returned points may have come back): a second after the grant. */
+  retryMono: number;
 }
 
 export interface CreditLease {
   left: number;
   unleased: number;
   nextRefillAtMs: number | undefined;
+  nextRefillAt: Date | undefined;
   untilMono: number;
-  /** The server could not grant what was asked: refuse costs above `left` until the lease ends. */
+  /** The server could not grant what was asked: refuse costs above `left` until `retryMono`. */
   short: boolean;
+  retryMono: number;
 }
 
 export interface KeyLeases {
@@ -39,6 +45,9 @@ export interface Returned {
   points: number;
   credits: number;
 }
+
+/** A spent window or balance is asked again at most this often (others may have returned what they held). */
+const ASK_AGAIN_MS = 1000;
 
 /** How many points to ask for: a twentieth of the limit, at least 1, at most 1,000. */
 export const rateChunk = (limit: number): number => Math.max(1, Math.min(Math.floor(limit / 20), 1000));
@@ -99,8 +108,10 @@ export class LeaseBook {
         limit: r.limit,
         unleased: r.unleased,
         resetAtMs: r.resetAt ? timestampMs(r.resetAt) : undefined,
+        resetAt: r.resetAt ? new Date(timestampMs(r.resetAt)) : undefined,
         untilMono: startMono + r.expiresInMs,
         spent: r.granted === 0,
+        retryMono: startMono + ASK_AGAIN_MS,
       };
     }
     const c = res.credits;
@@ -112,9 +123,11 @@ export class LeaseBook {
         left: (prev?.left ?? 0) + granted,
         unleased: Number(c.unleased),
         nextRefillAtMs: c.nextRefillAt ? timestampMs(c.nextRefillAt) : undefined,
+        nextRefillAt: c.nextRefillAt ? new Date(timestampMs(c.nextRefillAt)) : undefined,
         // Credits held from an earlier grant end with it: the whole lot ends at the earlier of the two.
         untilMono: prev ? Math.min(prev.untilMono, until) : until,
         short: granted < askedCredits,
+        retryMono: startMono + ASK_AGAIN_MS,
       };
     }
   }

@@ -28,8 +28,12 @@ export class UsageCounter {
   #inFlight: ReportLocalUsageRequest | undefined;
   #seq = 0n;
 
-  /** Counts one local answer about a key (`scopes`: the required scopes of a VALID answer). */
+  /** A wall clock refreshed every few tens of ms, for answers that did not read the clock themselves. */
+  coarseNowMs = Date.now();
+
+  /** Counts one local answer about a key (`scopes`: the required scopes of a VALID answer; `nowMs` 0: not read). */
   count(keyId: string, outcome: Outcome, nowMs: number, scopes?: readonly string[]): void {
+    if (nowMs === 0) nowMs = this.coarseNowMs;
     let k = this.#keys.get(keyId);
     if (!k) this.#keys.set(keyId, (k = { outcomes: new Map(), scopeUses: new Map(), lastUsedAtMs: nowMs }));
     k.outcomes.set(outcome, (k.outcomes.get(outcome) ?? 0) + 1);

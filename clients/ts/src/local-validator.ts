@@ -71,7 +71,10 @@ export class LocalValidator {
           for (const id of this.#book.keyIds()) if (this.#sub.table?.byId(id)?.orgId === orgId) this.#book.drop(id);
         },
         reset: () => this.#book.dropAll(),
-        poke: () => this.#updateState(),
+        poke: () => {
+          this.#usage.coarseNowMs = Date.now();
+          this.#updateState();
+        },
       },
       { name: options.name ?? "", pepper: options.pepper ?? process.env.FLUX_KEY_PEPPER ?? undefined },
     );
@@ -146,7 +149,8 @@ export class LocalValidator {
     }
     const e = this.#sub.table!.byDigest(this.#sub.digest(rawKey));
     if (!e || this.#sub.table!.isRemoteOrg(e.orgId)) return undefined;
-    const nowMs = Date.now();
+    // The wall clock only where an answer depends on it (expiry, leases' windows) or for usage's last-used time.
+    const nowMs = e.expiresAtMs !== undefined || e.rateLimit || e.metered ? Date.now() : 0;
     const r = decideKey(e, nowMs, o.clientIp, o.requiredScopes) ?? meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono, nowMs);
     if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, 0);
     return this.#counted(e, r, o, nowMs);
