@@ -157,6 +157,7 @@ class Subscription:
             self._stale_s = max(session.stale_after_ms, 10) / 1000.0
             self._applied = self._acked = self._required = 0
             self._last_ack_start = 0.0
+            self._last_message = time.monotonic()  # the previous session's silence must not cut this one
 
     def _reset(self) -> bool:
         """Drops the session, table and leases: stale until a new session is fresh. Returns whether it was fresh."""
