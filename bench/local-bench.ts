@@ -62,7 +62,7 @@ export async function runLocalBench(o: { goBin: string; adminKey: string; files:
       const sdks: Sdk[] = [...AGENT_SDKS];
       const fleet: Sdk[] = [...sdks];
       while (fleet.length < 3) fleet.push("ts");
-      for (const sdk of new Set(fleet)) prepareAgent(sdk);
+      for (const sdk of new Set(fleet)) await prepareAgent(sdk);
       for (const sdk of fleet) {
         const a = await Agent.start(sdk, { url, adminKey: validatorKey });
         pin(a.child.pid!, LOAD_CORE);

@@ -12,7 +12,7 @@ const LIMIT = 60;
 describe.each(AGENT_SDKS)("%s local validators with a replica", (sdk) => {
   let cluster: Awaited<ReturnType<typeof startReplicaServers>>;
   beforeAll(async () => {
-    prepareAgent(sdk);
+    await prepareAgent(sdk);
     cluster = await startReplicaServers(2, `local-limits-${sdk}`);
   }, 900_000);
   afterAll(() => cluster?.stop());

@@ -36,7 +36,7 @@ describe.each(AGENT_SDKS)("%s local validator: changes seen before their RPC ret
   let agent: Agent;
 
   beforeAll(async () => {
-    prepareAgent(sdk);
+    await prepareAgent(sdk);
     t = await startTestServer("embedded", `local-race-${sdk}`);
     const adminKey = await localAdminKey(t.callers[0]!, ADMIN_KEY);
     agent = await Agent.start(sdk, { url: `http://127.0.0.1:${t.server.grpcPort}`, adminKey });

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.js";
 import { Agent, AGENT_SDKS, localAdminKey, prepareAgent } from "../support/local-agents.js";
 import { randomAdminKey, startProcess } from "../support/processes.js";
@@ -13,8 +13,9 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe.each(AGENT_SDKS)("%s local validator across a server restart", (sdk) => {
+  beforeAll(() => prepareAgent(sdk), 900_000);
+
   it("turns stale while the server is down, answers over the network (UNAVAILABLE), then fresh again", async () => {
-    prepareAgent(sdk);
     const dir = mkdtempSync(join(tmpdir(), `flux-local-restart-${sdk}-`));
     dirs.push(dir);
     const boot = randomAdminKey();

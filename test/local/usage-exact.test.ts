@@ -9,7 +9,7 @@ import { ADMIN_KEY, startTestServer, type TestServer } from "../support/server.j
 describe.each(AGENT_SDKS)("%s local validator usage", (sdk) => {
   let t: TestServer;
   beforeAll(async () => {
-    prepareAgent(sdk);
+    await prepareAgent(sdk);
     t = await startTestServer("embedded", `local-usage-${sdk}`);
     for (const name of ["data:read", "data:write"]) await t.callers[0]!.call(ApiKeyService, "defineScope", { scope: { name } }, ADMIN_KEY);
   }, 900_000);

@@ -14,7 +14,7 @@ describe.each(AGENT_SDKS)("%s local validator killed mid-stream", (sdk) => {
   let adminKey: string;
 
   beforeAll(async () => {
-    prepareAgent(sdk);
+    await prepareAgent(sdk);
     t = await startTestServer("embedded", `local-crash-${sdk}`);
     adminKey = await localAdminKey(t.callers[0]!, ADMIN_KEY);
   }, 900_000);

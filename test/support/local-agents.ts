@@ -1,9 +1,10 @@
 // The cross-SDK harness: one validator agent per SDK (TypeScript always; Python and Rust when their launchers
 // exist), each a child process holding one local validator and speaking JSON lines (one request per stdin line, one
 // answer per stdout line, in order). See clients/ts/test/local-agent.ts for the protocol.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -32,14 +33,42 @@ function launcher(sdk: Sdk): Launcher | undefined {
 const only = process.env.FLUX_LOCAL_SDKS?.split(",").map((s) => s.trim());
 export const AGENT_SDKS: Sdk[] = (["ts", "python", "rust"] as const).filter((s) => launcher(s) !== undefined && (!only || only.includes(s)));
 
-const prepared = new Map<Sdk, boolean>();
-/** Runs the launcher's `--prepare` (install / build) once per process; throws with its output if it fails. */
-export function prepareAgent(sdk: Sdk): void {
-  if (prepared.get(sdk) || sdk === "ts") return;
-  const l = launcher(sdk)!;
-  const r = spawnSync(l.command, [...l.args, "--prepare"], { cwd: ROOT, encoding: "utf8", timeout: 900_000, env: process.env });
-  if (r.status !== 0) throw new Error(`${sdk} agent --prepare failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`.slice(-4000));
-  prepared.set(sdk, true);
+const prepared = new Set<Sdk>();
+/**
+ * Runs the launcher's `--prepare` (install / build) once per vitest run, whichever test file asks first: the
+ * others wait for its marker (test files run in parallel worker processes of one parent). Throws with its output.
+ */
+export async function prepareAgent(sdk: Sdk): Promise<void> {
+  if (sdk === "ts" || prepared.has(sdk)) return;
+  const base = join(tmpdir(), `flux-agent-prepare-${sdk}-${process.ppid}`);
+  const done = `${base}.done`;
+  while (!existsSync(done)) {
+    try {
+      mkdirSync(`${base}.lock`);
+    } catch {
+      await new Promise((r) => setTimeout(r, 500)); // another test file is preparing it
+      continue;
+    }
+    try {
+      const l = launcher(sdk)!;
+      const r = await run(l.command, [...l.args, "--prepare"]);
+      if (r.code !== 0) throw new Error(`${sdk} agent --prepare failed (${r.code}):\n${r.output}`.slice(-4000));
+      writeFileSync(done, "");
+    } finally {
+      rmSync(`${base}.lock`, { recursive: true, force: true });
+    }
+  }
+  prepared.add(sdk);
+}
+
+function run(command: string, args: string[]): Promise<{ code: number | string; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    let output = "";
+    child.stdout.on("data", (d) => (output = (output + String(d)).slice(-8000)));
+    child.stderr.on("data", (d) => (output = (output + String(d)).slice(-8000)));
+    child.once("exit", (code, signal) => resolve({ code: code ?? signal ?? "?", output }));
+  });
 }
 
 export interface AgentEnv {

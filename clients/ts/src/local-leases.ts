@@ -49,8 +49,8 @@ export interface Returned {
 /** A spent window or balance is asked again at most this often (others may have returned what they held). */
 const ASK_AGAIN_MS = 1000;
 
-/** How many points to ask for: a twentieth of the limit, at least 1, at most 1,000. */
-export const rateChunk = (limit: number): number => Math.max(1, Math.min(Math.floor(limit / 20), 1000));
+/** How many points to ask for: a twentieth of the limit, at least 1, at most 10,000 (the server's cap per grant). */
+export const rateChunk = (limit: number): number => Math.max(1, Math.min(Math.floor(limit / 20), 10_000));
 
 /** How many credits to ask for a call of `cost`: a twentieth of what was unleased last time, 10 … 1,000, and the cost. */
 export const creditChunk = (cost: number, lastUnleased: number | undefined): number =>

@@ -153,7 +153,18 @@ export class LocalValidator {
     const nowMs = e.expiresAtMs !== undefined || e.rateLimit || e.metered ? Date.now() : 0;
     const r = decideKey(e, nowMs, o.clientIp, o.requiredScopes) ?? meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono, nowMs);
     if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, 0);
+    if (e.rateLimit && r.valid) this.#leaseAhead(e);
     return this.#counted(e, r, o, nowMs);
+  }
+
+  /** Half a chunk left: lease the next one in the background, so the hot path rarely waits for LeaseLimits. */
+  #leaseAhead(e: LocalEntry): void {
+    const l = this.#book.peek(e.id);
+    const r = l?.rate;
+    if (!l || !r || l.pending || r.spent || r.left * 2 > rateChunk(e.rateLimit!.requests)) return;
+    l.pending = this.#lease(e, { need: "lease", points: 1, credits: 0 }, 1)
+      .catch(() => {}) // the next call that finds no points asks (or answers over the network)
+      .finally(() => (l.pending = undefined));
   }
 
   #counted(e: LocalEntry, r: ValidationResult, o: ValidateOptions, nowMs: number): ValidationResult {

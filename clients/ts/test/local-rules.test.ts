@@ -115,8 +115,8 @@ describe("the local decision follows the server's order", () => {
     expect(limited).toMatchObject({ valid: false, outcome: "RATE_LIMITED", rateLimit: { remaining: 0, retryAfterMs: 30_000 } });
   });
 
-  it("asks for a twentieth of the limit, 1 … 1,000 points", () => {
-    expect([rateChunk(1), rateChunk(19), rateChunk(100), rateChunk(1e6)]).toEqual([1, 1, 5, 1000]);
+  it("asks for a twentieth of the limit, 1 … 10,000 points", () => {
+    expect([rateChunk(1), rateChunk(19), rateChunk(100), rateChunk(1e6)]).toEqual([1, 1, 5, 10_000]);
   });
 
   it("gives back what a dropped key held, in the next report", () => {
