@@ -100,7 +100,7 @@ fn local_answers_equal_network_answers_for_valid_and_every_refusal() {
         &unique("org-metered"),
         CreateApiKeyRequest {
             credits: Some(Credits {
-                remaining: 3,
+                remaining: 2,
                 refill: None,
             }),
             ..Default::default()
@@ -169,11 +169,6 @@ fn local_answers_equal_network_answers_for_valid_and_every_refusal() {
             ask(&limited.secret, &[], "", None),
             Outcome::Valid,
         ),
-        (
-            "USAGE_EXCEEDED (1 of 2 credits)",
-            ask(&metered.secret, &[], "", None),
-            Outcome::Valid,
-        ),
     ];
     for (name, request, outcome) in cases {
         let before = validator.stats();
@@ -185,14 +180,11 @@ fn local_answers_equal_network_answers_for_valid_and_every_refusal() {
         );
         let network = flux.api_keys().check_with(request).expect(name);
         assert_eq!(shape(&local), shape(&network), "{name}: local vs network");
-        let is_metered = name.starts_with("RATE") || name.starts_with("USAGE");
-        if !is_metered {
-            assert_eq!(
-                after.local,
-                before.local + 1,
-                "{name}: answered locally ({after:?})"
-            );
-        }
+        assert_eq!(
+            after.local,
+            before.local + 1,
+            "{name}: answered locally ({after:?})"
+        );
     }
     // The window (2) is spent: one local VALID, one network VALID above; now both refuse.
     let local = validator.check(&limited.secret, &[]).expect("limited");
@@ -202,9 +194,39 @@ fn local_answers_equal_network_answers_for_valid_and_every_refusal() {
         .expect("limited");
     assert_eq!(local.outcome, Outcome::RateLimited);
     assert_eq!(shape(&local), shape(&network));
+    assert_eq!(
+        validator.stats().network,
+        0,
+        "every answer so far was local"
+    );
     assert!(local
         .rate_limit
         .is_some_and(|r| r.remaining == 0 && r.retry_after > Duration::ZERO));
+    // Credits: the validator leases the whole small balance (2), so the network has none left.
+    let spend = |cost: u32| ask(&metered.secret, &[], "", Some(cost));
+    let first = validator.check_with(spend(1)).expect("metered");
+    assert!(
+        first.valid && first.credits.is_some_and(|c| c.remaining == 1),
+        "{first:?} {:?}",
+        validator.stats()
+    );
+    let local = validator.check_with(spend(2)).expect("metered");
+    assert_eq!(local.outcome, Outcome::UsageExceeded);
+    assert_eq!(
+        local.credits.map(|c| c.remaining),
+        Some(1),
+        "all or nothing"
+    );
+    let network = flux.api_keys().check_with(spend(2)).expect("metered");
+    assert_eq!(shape(&local), shape(&network));
+    assert!(
+        validator.validate_with_cost(&metered.secret, 1).is_ok(),
+        "the last leased credit"
+    );
+    assert!(matches!(
+        validator.validate_with_cost(&metered.secret, 1),
+        Err(Error::UsageExceeded { remaining: 0, .. })
+    ));
     // The same errors as the network validate.
     match validator.validate(&revoked.secret) {
         Err(Error::InvalidKey {
@@ -322,7 +344,6 @@ fn a_revocation_is_seen_before_the_revoke_rpc_returns() {
 }
 
 #[test]
-#[ignore = "needs ReportLocalUsage on the server (helper `limits`, not on main yet)"]
 fn close_reports_local_usage_exactly() {
     let flux = admin();
     define_shared_scopes(&flux);

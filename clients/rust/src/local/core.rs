@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::mpsc;
+
 use super::cidr;
 use super::decide::{decide, merge, Ask, Now, Step};
 use super::material::{is_well_formed, Digester, MAX_KEY_LENGTH};
@@ -59,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) flux: AsyncFlux,
     pub(crate) shutdown: tokio::sync::Notify,
     pub(crate) reporter: tokio::sync::Mutex<super::usage::Reporter>,
+    /// Leases asked ahead: sent from the hot path (no await), taken by `run_prefetch`.
+    prefetch: mpsc::UnboundedSender<(Arc<Entry>, u32, u64)>,
 }
 
 /// What the synchronous half found. Not boxed: the answer is the common case, and a box would cost
@@ -75,8 +79,10 @@ impl Shared {
         digester: Digester,
         flux: AsyncFlux,
         on_state_change: Option<StateCallback>,
+        prefetch: mpsc::UnboundedSender<(Arc<Entry>, u32, u64)>,
     ) -> Self {
         Shared {
+            prefetch,
             base: Instant::now(),
             digester,
             table: RwLock::default(),
@@ -205,6 +211,17 @@ impl Shared {
                 self.count(&entry, &v, scopes, now.wall);
                 First::Done(v)
             }
+            Step::AnswerAndLease(v, points, credits) => {
+                self.count(&entry, &v, scopes, now.wall);
+                if self
+                    .prefetch
+                    .send((entry.clone(), points, credits))
+                    .is_err()
+                {
+                    entry.lease.lock().expect("lease lock").prefetching = false;
+                }
+                First::Done(v)
+            }
             Step::Network => First::Network,
             Step::Lease { points, credits } => First::Lease(entry, points, credits),
         }
@@ -253,6 +270,17 @@ impl Shared {
             cost,
         };
         self.flux.api_keys().check_with(request).await
+    }
+
+    /// Leases asked ahead, one at a time, until the validator closes.
+    pub(crate) async fn run_prefetch(
+        &self,
+        mut asks: mpsc::UnboundedReceiver<(Arc<Entry>, u32, u64)>,
+    ) {
+        while let Some((entry, points, credits)) = asks.recv().await {
+            let _ = self.lease(&entry, points, credits).await;
+            entry.lease.lock().expect("lease lock").prefetching = false;
+        }
     }
 
     /// LeaseLimits for one key, added to its entry's lease.

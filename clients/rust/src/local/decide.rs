@@ -27,6 +27,8 @@ pub(crate) enum Step {
     Network,
     /// Lease these first (rate-limit points, credits), then decide again.
     Lease { points: u32, credits: u64 },
+    /// The answer, and a lease running low: ask these ahead, in the background.
+    AnswerAndLease(Validation, u32, u64),
 }
 
 /// The clock a decision reads: wall time for expiry and windows, monotonic time for leases.
@@ -194,6 +196,22 @@ fn meter(entry: &Entry, lease: &mut Lease, cost: u32, now: Now, may_lease: bool)
     if let Some(info) = v.key.as_mut() {
         info.rate_limit = v.rate_limit;
         info.credits = v.credits;
+    }
+    // Less than half a chunk left while the window or balance has more: lease ahead, so that the
+    // next calls do not wait for LeaseLimits. Not for small limits (a chunk of 1): holding a second
+    // chunk there would be a large share of the window, kept from the other validators.
+    let low_points = lease.rate.filter(|r| {
+        let chunk = rate_chunk(r.limit);
+        chunk > 1 && r.unleased > 0 && r.left < chunk.div_ceil(2)
+    });
+    let credit_chunk = entry.credits.as_ref().map_or(0, credit_chunk);
+    let low_credits = lease.credits.filter(|c| {
+        credit_chunk > 1 && c.unleased > 0 && c.left < credit_chunk.div_ceil(2).max(cost)
+    });
+    if (low_points.is_some() || low_credits.is_some()) && !lease.prefetching {
+        lease.prefetching = true;
+        let points = low_points.map_or(0, |r| rate_chunk(r.limit));
+        return Step::AnswerAndLease(v, points, low_credits.map_or(0, |_| credit_chunk.max(cost)));
     }
     Step::Answer(v)
 }

@@ -47,7 +47,7 @@ fn ask<'a>(scopes: &'a [&'a str], cost: u32, ip: Option<&str>) -> Ask<'a, &'a st
 
 fn answer(step: Step) -> Validation {
     match step {
-        Step::Answer(v) => v,
+        Step::Answer(v) | Step::AnswerAndLease(v, ..) => v,
         other => panic!("expected an answer, got {other:?}"),
     }
 }
@@ -127,6 +127,7 @@ fn refuses_in_the_servers_order() {
 fn rate_lease(left: u32, unleased: u32) -> Lease {
     Lease {
         retired: false,
+        prefetching: false,
         rate: Some(super::table::RateLease {
             left,
             limit: 100,
@@ -166,6 +167,19 @@ fn spends_rate_limit_points_from_the_lease_only() {
         Some((100, 11))
     );
     assert_eq!(v.key.unwrap().rate_limit, v.rate_limit);
+    *limited.lease.lock().unwrap() = rate_lease(3, 10);
+    let ahead = decide(&limited, &ask(&[], 1, None), now(), true);
+    assert!(
+        matches!(ahead, Step::AnswerAndLease(ref v, 5, 0) if v.valid),
+        "2 left of a chunk of 5: lease ahead"
+    );
+    assert!(
+        matches!(
+            decide(&limited, &ask(&[], 1, None), now(), true),
+            Step::Answer(_)
+        ),
+        "once at a time"
+    );
     *limited.lease.lock().unwrap() = rate_lease(0, 0);
     let v = answer(decide(&limited, &ask(&[], 1, None), now(), true));
     assert_eq!(v.outcome, Outcome::RateLimited);

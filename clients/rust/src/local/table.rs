@@ -44,6 +44,8 @@ pub(crate) struct CreditLease {
 #[derive(Default, Debug)]
 pub(crate) struct Lease {
     pub(crate) retired: bool,
+    /// A LeaseLimits call asked ahead (in the background) is under way.
+    pub(crate) prefetching: bool,
     pub(crate) rate: Option<RateLease>,
     pub(crate) credits: Option<CreditLease>,
 }

@@ -38,16 +38,23 @@ impl AsyncLocalValidator {
             .pepper
             .or_else(|| std::env::var("FLUX_KEY_PEPPER").ok())
             .filter(|p| !p.is_empty());
+        let (prefetch, asks) = tokio::sync::mpsc::unbounded_channel();
+        let digester = Digester::new(pepper.as_deref());
         let shared = Arc::new(Shared::new(
-            Digester::new(pepper.as_deref()),
+            digester,
             flux,
             options.on_state_change,
+            prefetch,
         ));
         let (started_tx, started) = oneshot::channel();
         let name = options.name.unwrap_or_default();
         let tasks = vec![
             tokio::spawn(session::run(shared.clone(), name, started_tx)),
             tokio::spawn(usage::run(shared.clone())),
+            tokio::spawn({
+                let shared = shared.clone();
+                async move { shared.run_prefetch(asks).await }
+            }),
         ];
         let validator = AsyncLocalValidator {
             inner: Arc::new(Inner {
