@@ -1,6 +1,6 @@
 // `serve` with FLUX_WORKERS=2: one primary owns the data directory (a second `serve` and the admin-keys commands are
 // still refused), two workers share the ports, a worker that dies is restarted, and SIGTERM drains every worker
-// (exit 0, usage exact, the directory free for the next owner).
+// (exit 0, usage exact, the directory free for the next owner). On MongoDB each worker is simply a replica.
 import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -10,6 +10,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import { Outcome } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { type Caller, connectCaller, retryUnavailable } from "../support/callers.js";
 import { randomAdminKey, startProcess } from "../support/processes.js";
+import { mongoUri, uniqueDbName } from "../support/stores.js";
 import { childPids, newDataDir } from "../support/worker-processes.js";
 
 const BIN = join(import.meta.dirname, "../../bin/flux-apikeys.mjs");
@@ -118,6 +119,22 @@ describe("serve with FLUX_WORKERS=2", () => {
       expect(u.requestsCurrentPeriod).toBe(BigInt(N));
     } finally {
       expect(await next.stop()).toBe(0);
+    }
+  });
+  it("on MongoDB: each worker is a replica; one bootstrap admin key, one limit over both", { timeout: 90_000 }, async () => {
+    const pool = await startProcess({ FLUX_MONGODB_URI: mongoUri(), FLUX_MONGODB_DB: uniqueDbName("pool"), FLUX_WORKERS: "2" });
+    const admin = /Bootstrap admin key[^:]*: (\S+)/.exec(pool.output())?.[1];
+    const cs = callers(pool.httpPort, 8);
+    try {
+      expect(pool.output().match(/Bootstrap admin key/g)).toHaveLength(1);
+      expect(childPids(pool.pid)).toHaveLength(2);
+      const L = 20;
+      const { secret } = await retryUnavailable(() => pool.callers[0]!.call(ApiKeyService, "createApiKey", { orgId: "acme", name: "mongo pool", rateLimit: { requests: L, windowSeconds: 600 } }, admin));
+      const outcomes = await Promise.all(Array.from({ length: 10 * L }, (_, i) => retryUnavailable(() => cs[i % cs.length]!.call(ApiKeyService, "validateApiKey", { key: secret }, admin))));
+      expect(outcomes.filter((r) => r.outcome === Outcome.VALID)).toHaveLength(L);
+    } finally {
+      cs.forEach((c) => c.close());
+      expect(await pool.stop(), pool.output()).toBe(0);
     }
   });
 });
