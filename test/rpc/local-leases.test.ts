@@ -141,6 +141,28 @@ describe.each(STORE_KINDS)("one server on the %s store", (kind) => {
     }
   });
 
+  it("drops points returned after their window ended, and returns no more than the session holds", async () => {
+    const c = t.callers[1]!;
+    const v = await new LimitsClient(c, adminKey, node.port).ready();
+    try {
+      const k = await createLimited(c, { requests: 20, windowSeconds: 60 });
+      expect((await v.lease(k.id, 2)).rateLimit!.granted).toBe(2);
+      clock.advance(60_000); // the window ended: a new one starts with the next call
+      expect(await validateUntilRefused(c, k.secret, Outcome.RATE_LIMITED)).toBe(20);
+      await v.report([{ keyId: k.id, points: 2 }]); // leased from the last window: dropped
+      clock.advance(1001);
+      expect(await validateUntilRefused(c, k.secret, Outcome.RATE_LIMITED)).toBe(0);
+      clock.advance(60_000);
+      expect((await v.lease(k.id, 2)).rateLimit!.granted).toBe(2);
+      expect(await validateUntilRefused(c, k.secret, Outcome.RATE_LIMITED)).toBe(18);
+      await v.report([{ keyId: k.id, points: 500 }]); // holds 2: exactly 2 go back
+      clock.advance(1001);
+      expect(await validateUntilRefused(c, k.secret, Outcome.RATE_LIMITED)).toBe(2);
+    } finally {
+      v.close();
+    }
+  });
+
   it("answers a key of another organisation exactly like a missing one (KEY_NOT_FOUND), and takes nothing from it", async () => {
     const c = t.callers[1]!;
     const orgA = newOrg();
