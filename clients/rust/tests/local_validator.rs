@@ -395,7 +395,8 @@ fn a_pepper_mismatch_or_a_missing_right_fails_the_start() {
         ..Default::default()
     };
     match client.api_keys().local_validator_with(options) {
-        Err(Error::FailedPrecondition { message, .. }) => {
+        Err(Error::FailedPrecondition { reason, message }) => {
+            assert_eq!(reason, "PEPPER_MISMATCH");
             assert!(message.contains("pepper"), "{message}")
         }
         other => panic!("pepper mismatch: {:?}", other.map(|v| v.state())),

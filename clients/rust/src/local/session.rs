@@ -121,7 +121,7 @@ async fn one(
     };
     if session.pepper_id != shared.digester.pepper_id() {
         return End::Fatal(Error::FailedPrecondition {
-            reason: String::new(),
+            reason: "PEPPER_MISMATCH".into(),
             message: "the validator's pepper (option `pepper` or FLUX_KEY_PEPPER) is not the server's FLUX_KEY_PEPPER".into(),
         });
     }
