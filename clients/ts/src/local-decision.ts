@@ -40,14 +40,15 @@ export function decideKey(e: LocalEntry, nowMs: number, clientIp: string | undef
 }
 
 /** Spends one point and `cost` credits from the key's leases; a refusal gives back what it took. */
-export function meter(e: LocalEntry, book: LeaseBook, l: KeyLeases, cost: number, nowMono: number, nowMs: number): ValidationResult | NeedLease {
+export function meter(e: LocalEntry, book: LeaseBook, l: KeyLeases, cost: number, nowMono: number): ValidationResult | NeedLease {
   let r: RateLease | undefined;
   let rate: RateLimitState | undefined;
   if (e.rateLimit) {
-    r = book.rate(l, nowMono, nowMs);
+    r = book.rate(l, nowMono);
     if (!r || (r.left === 0 && (!r.spent || nowMono >= r.retryMono))) return { need: "lease", points: 1, credits: e.metered ? cost : 0 };
     const resetAt = r.resetAt;
     if (r.left === 0) {
+      const nowMs = Date.now(); // refusals only: the hot path reads no wall clock
       rate = { limit: r.limit, remaining: 0, resetAt, retryAfterMs: Math.max(1, (r.resetAtMs ?? nowMs + 1) - nowMs) };
       return refused(e, "RATE_LIMITED", rate, undefined);
     }
@@ -56,7 +57,7 @@ export function meter(e: LocalEntry, book: LeaseBook, l: KeyLeases, cost: number
   }
   let credits: CreditsState | undefined;
   if (e.metered) {
-    const c: CreditLease | undefined = book.credits(e.id, l, nowMono, nowMs);
+    const c: CreditLease | undefined = book.credits(e.id, l, nowMono);
     if (!c || (c.left < cost && (!c.short || nowMono >= c.retryMono))) {
       if (r) r.left++;
       return { need: "lease", points: 0, credits: Math.max(cost, 1) };

@@ -76,10 +76,10 @@ export class LeaseBook {
   }
 
   /** The usable rate lease, or undefined when there is none (or it ended: its unspent points are lost with the window). */
-  rate(l: KeyLeases, nowMono: number, nowMs: number): RateLease | undefined {
+  rate(l: KeyLeases, nowMono: number): RateLease | undefined {
     const r = l.rate;
     if (!r) return undefined;
-    if (nowMono >= r.untilMono || (r.resetAtMs !== undefined && nowMs >= r.resetAtMs)) {
+    if (nowMono >= r.untilMono) {
       l.rate = undefined;
       return undefined;
     }
@@ -87,10 +87,10 @@ export class LeaseBook {
   }
 
   /** The usable credits lease; an ended one is given back. */
-  credits(keyId: string, l: KeyLeases, nowMono: number, nowMs: number): CreditLease | undefined {
+  credits(keyId: string, l: KeyLeases, nowMono: number): CreditLease | undefined {
     const c = l.credits;
     if (!c) return undefined;
-    if (nowMono >= c.untilMono || (c.nextRefillAtMs !== undefined && nowMs >= c.nextRefillAtMs)) {
+    if (nowMono >= c.untilMono) {
       l.credits = undefined;
       this.giveBack(keyId, 0, c.left);
       return undefined;
@@ -98,8 +98,13 @@ export class LeaseBook {
     return c;
   }
 
-  /** Records a LeaseLimits answer (asked at `startMono`) into the key's leases. */
-  grant(keyId: string, l: KeyLeases, res: LeaseLimitsResponse, startMono: number, askedCredits: number): void {
+  /**
+   * Records a LeaseLimits answer (asked at `startMono`, `startMs` on the wall clock) into the key's leases. A lease
+   * ends at the earlier of its expiry and its window's end (or the balance's next refill), both turned into the
+   * monotonic clock here, so spending reads no wall clock.
+   */
+  grant(keyId: string, l: KeyLeases, res: LeaseLimitsResponse, startMono: number, askedCredits: number, startMs = Date.now()): void {
+    const until = (expiresInMs: number, endMs: number | undefined) => startMono + Math.min(expiresInMs, endMs === undefined ? Infinity : endMs - startMs);
     const r = res.rateLimit;
     if (r) {
       const prev = l.rate;
@@ -109,7 +114,7 @@ export class LeaseBook {
         unleased: r.unleased,
         resetAtMs: r.resetAt ? timestampMs(r.resetAt) : undefined,
         resetAt: r.resetAt ? new Date(timestampMs(r.resetAt)) : undefined,
-        untilMono: startMono + r.expiresInMs,
+        untilMono: until(r.expiresInMs, r.resetAt ? timestampMs(r.resetAt) : undefined),
         spent: r.granted === 0,
         retryMono: startMono + ASK_AGAIN_MS,
       };
@@ -118,14 +123,14 @@ export class LeaseBook {
     if (c) {
       const granted = Number(c.granted);
       const prev = l.credits;
-      const until = startMono + c.expiresInMs;
+      const end = until(c.expiresInMs, c.nextRefillAt ? timestampMs(c.nextRefillAt) : undefined);
       l.credits = {
         left: (prev?.left ?? 0) + granted,
         unleased: Number(c.unleased),
         nextRefillAtMs: c.nextRefillAt ? timestampMs(c.nextRefillAt) : undefined,
         nextRefillAt: c.nextRefillAt ? new Date(timestampMs(c.nextRefillAt)) : undefined,
         // Credits held from an earlier grant end with it: the whole lot ends at the earlier of the two.
-        untilMono: prev ? Math.min(prev.untilMono, until) : until,
+        untilMono: prev ? Math.min(prev.untilMono, end) : end,
         short: granted < askedCredits,
         retryMono: startMono + ASK_AGAIN_MS,
       };

@@ -149,9 +149,9 @@ export class LocalValidator {
     }
     const e = this.#sub.table!.byDigest(this.#sub.digest(rawKey));
     if (!e || this.#sub.table!.isRemoteOrg(e.orgId)) return undefined;
-    // The wall clock only where an answer depends on it (expiry, leases' windows) or for usage's last-used time.
-    const nowMs = e.expiresAtMs !== undefined || e.rateLimit || e.metered ? Date.now() : 0;
-    const r = decideKey(e, nowMs, o.clientIp, o.requiredScopes) ?? meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono, nowMs);
+    // The wall clock only where an answer depends on it (expiry); usage's last-used time takes a coarse one.
+    const nowMs = e.expiresAtMs !== undefined ? Date.now() : 0;
+    const r = decideKey(e, nowMs, o.clientIp, o.requiredScopes) ?? meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono);
     if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, 0);
     if (e.rateLimit && r.valid) this.#leaseAhead(e);
     return this.#counted(e, r, o, nowMs);
@@ -194,9 +194,9 @@ export class LocalValidator {
       }
       return again;
     }
-    const r = meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono, Date.now());
+    const r = meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono);
     if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, attempt + 1);
-    return this.#counted(e, r, o, Date.now());
+    return this.#counted(e, r, o, 0);
   }
 
   async #lease(e: LocalEntry, need: NeedLease, cost: number): Promise<void> {
