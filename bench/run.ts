@@ -22,6 +22,7 @@ import { runProfiles } from "./profile.js";
 import { runScenario, type Protocol, type ScenarioOptions } from "./scenario.js";
 import { seedKeys, type StoreKind } from "./seed.js";
 import { benchWorkers } from "./workers.js";
+import { runWorkersProfile } from "./workers-profile.js";
 
 const USAGE =
   "usage: npm run bench -- [--keys 1e5|1e6] [--mongo-keys N] [--store embedded|mongodb|both] [--quick] [--duration S] [--hot N]\n" +
@@ -231,6 +232,7 @@ async function main() {
 
   try {
     log(`${priority}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    if (a.profile && a["workers-only"]) return await runWorkersProfile(adminKey, files, (t) => goLoader(goBin, t, adminKey, "grpc"), durationS, log);
     if (a.profile) return await profile();
     const only = a["workers-only"] || a["local-only"];
     if (!only) for (const kind of stores) report.stores[kind] = await benchStore(kind);

@@ -80,6 +80,12 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     lock.release();
     throw err;
   }
+  // The replica rules' rows (heartbeats, change log, outbox, leased windows) on a connection of their own with
+  // synchronous = NORMAL: a commit is durable against any process crash (WAL) without waiting ~4 ms for fsync on this
+  // disk, which would stall the worker's event loop once per lease and heartbeat. Only an OS crash or power loss can
+  // lose the last of them, and that also ends every process, cache and lease they describe; the next FULL commit of
+  // the main connection (keys, usage every second) syncs them anyway, since the WAL is one file.
+  const rules = opts.shared ? openRulesConnection(join(dataDir, fileName)) : undefined;
   const audit = new SqliteAuditLog(db);
   return {
     kind: "embedded",
@@ -91,12 +97,11 @@ export async function openEmbeddedStores(dataDir: string, fileName = "flux.sqlit
     usage: new SqliteUsageStore(db),
     webhooks: new SqliteWebhookStore(db, audit, { keepLeases: opts.shared === "worker" }),
     rateWindows: opts.shared ? undefined : new SqliteRateWindows(db),
-    replicaParts: opts.shared
-      ? { changeLog: new SqliteChangeLogStore(db), outbox: new SqliteChangeOutboxStore(db), windows: new SqliteSharedWindows(db) }
-      : undefined,
+    replicaParts: rules ? { changeLog: new SqliteChangeLogStore(rules), outbox: new SqliteChangeOutboxStore(rules), windows: new SqliteSharedWindows(rules) } : undefined,
     balances: new SqliteCreditBalances(db),
     orgPolicies: new SqliteOrgPolicyStore(db, audit),
     close: async () => {
+      rules?.close();
       db.close();
       lock.release();
     },
@@ -112,4 +117,11 @@ function immediateTransactions(db: Database.Database): void {
     const t = make(fn);
     return Object.assign((...a: unknown[]) => t.immediate(...a), { default: t.immediate, deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive, database: db });
   }) as typeof db.transaction;
+}
+
+function openRulesConnection(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  return db;
 }
