@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use super::cidr;
-use super::decide::{decide, merge, Ask, Now, Step};
+use super::decide::{decide, Ask, Now, Step};
 use super::material::{is_well_formed, Digester, MAX_KEY_LENGTH};
 use super::table::{Counters, Entry, Returns, Table};
 use super::{StateCallback, ValidatorState};
@@ -270,61 +270,6 @@ impl Shared {
             cost,
         };
         self.flux.api_keys().check_with(request).await
-    }
-
-    /// Leases asked ahead, one at a time, until the validator closes.
-    pub(crate) async fn run_prefetch(
-        &self,
-        mut asks: mpsc::UnboundedReceiver<(Arc<Entry>, u32, u64)>,
-    ) {
-        while let Some((entry, points, credits)) = asks.recv().await {
-            let _ = self.lease(&entry, points, credits).await;
-            entry.lease.lock().expect("lease lock").prefetching = false;
-        }
-    }
-
-    /// LeaseLimits for one key, added to its entry's lease.
-    async fn lease(&self, entry: &Entry, points: u32, credits: u64) -> Result<(), Error> {
-        let session = self
-            .session()
-            .ok_or_else(|| Error::transport("no session", None))?;
-        let request = pb::LeaseLimitsRequest {
-            session_id: session.id.clone(),
-            key_id: entry.id().to_string(),
-            rate_limit_points: points,
-            credits,
-        };
-        let started = Instant::now();
-        let got = self
-            .conn
-            .local_validation()?
-            .lease_limits(request)
-            .await?
-            .into_inner();
-        let now = Now {
-            wall: SystemTime::now(),
-            mono: Instant::now(),
-        };
-        let back = {
-            let mut lease = entry.lease.lock().expect("lease lock");
-            if lease.retired {
-                let points = got.rate_limit.map_or(0, |r| r.granted);
-                (points, got.credits.map_or(0, |c| c.granted))
-            } else {
-                merge(&mut lease, got, started, now)
-            }
-        };
-        // Leases of an ended session ended with it; only this session's are given back.
-        if self
-            .session()
-            .is_some_and(|s| s.generation == session.generation)
-        {
-            self.returns
-                .lock()
-                .expect("returns lock")
-                .add(entry.id(), back);
-        }
-        Ok(())
     }
 }
 

@@ -5,12 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod acks;
 mod blocking;
 mod cidr;
 mod core;
 mod decide;
 #[cfg(test)]
 mod decide_tests;
+mod leasing;
 mod material;
 mod session;
 mod table;

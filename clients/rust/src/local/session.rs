@@ -3,14 +3,13 @@
 //! (protocol rules 1 and 2 of local_validation.proto).
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::{sleep, timeout};
 
 use super::core::{Session, Shared};
 use super::table::{Returns, Table};
-use super::ValidatorState;
 use crate::error::Error;
 use crate::proto::v1 as pb;
 use crate::proto::v1::subscribe_keys_response::Event;
@@ -137,7 +136,7 @@ async fn one(
     let applied = Arc::new(Notify::new());
     let (failed_tx, mut failed) = mpsc::unbounded_channel::<Error>();
     let (fresh_tx, mut fresh_rx) = mpsc::unbounded_channel::<()>();
-    let acks = tokio::spawn(acknowledge(
+    let acks = tokio::spawn(super::acks::acknowledge(
         shared.clone(),
         session.session_id.clone(),
         stale_after,
@@ -247,63 +246,5 @@ fn apply_change(shared: &Shared, change: pb::LocalKeyChange) {
         Some(Change::RemovedKeyId(id)) => table.remove(&id, &mut returns),
         Some(Change::Organization(org)) => table.set_org(org),
         None => {}
-    }
-}
-
-/// Acknowledges at once after changes were applied (coalesced) and every heartbeat interval; each
-/// success started at `t` makes the validator fresh until `t + stale_after` (if it applied enough).
-async fn acknowledge(
-    shared: Arc<Shared>,
-    session_id: String,
-    stale_after: Duration,
-    heartbeat: Duration,
-    applied: Arc<Notify>,
-    failed: mpsc::UnboundedSender<Error>,
-    fresh: mpsc::UnboundedSender<()>,
-) {
-    let mut was_fresh = false;
-    loop {
-        tokio::select! {
-            _ = applied.notified() => {}
-            _ = sleep(heartbeat) => {}
-        }
-        let applied_seq = shared.applied_seq.load(Ordering::Acquire);
-        let complete = shared.snapshot_complete.load(Ordering::Acquire);
-        let started = Instant::now();
-        let request = pb::AcknowledgeKeyChangesRequest {
-            session_id: session_id.clone(),
-            applied_seq,
-        };
-        let answer = async {
-            Ok::<_, Error>(
-                shared
-                    .conn
-                    .local_validation()?
-                    .acknowledge_key_changes(request)
-                    .await?
-                    .into_inner(),
-            )
-        };
-        match answer.await {
-            Ok(a) => {
-                shared.required_seq.store(a.required_seq, Ordering::Release);
-                if complete {
-                    let until = started.saturating_duration_since(shared.base) + stale_after;
-                    shared.fresh_until_ns.store(
-                        u64::try_from(until.as_nanos()).unwrap_or(u64::MAX),
-                        Ordering::Release,
-                    );
-                }
-            }
-            Err(e) => {
-                let _ = failed.send(e);
-                return;
-            }
-        }
-        shared.refresh_state();
-        if !was_fresh && shared.state() == ValidatorState::Fresh {
-            was_fresh = true;
-            let _ = fresh.send(());
-        }
     }
 }

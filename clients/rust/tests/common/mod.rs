@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use flux_sdk::proto::v1::CreateAdminKeyRequest;
 use flux_sdk::{CreateApiKeyRequest, Flux, IssuedApiKey};
 
 /// Scopes the tests share; defining them again only redescribes them.
@@ -67,4 +68,30 @@ pub fn create_key(flux: &Flux, scopes: &[&str]) -> IssuedApiKey {
             ..Default::default()
         })
         .expect("create key")
+}
+
+/// An admin key with the local-validation right (optionally limited to `org_id`); its secret.
+pub fn validator_admin_key(flux: &Flux, org_id: &str, local_validation: bool) -> String {
+    let mut raw = flux.raw_admin_keys().expect("raw admin client");
+    let request = CreateAdminKeyRequest {
+        name: unique("rust-local-validator"),
+        org_id: org_id.to_string(),
+        validate_only: false,
+        local_validation,
+    };
+    let response = flux.runtime().block_on(raw.create_admin_key(request));
+    response.expect("create admin key").into_inner().secret
+}
+
+pub fn validator_client(flux: &Flux) -> Flux {
+    Flux::init_with_url(validator_admin_key(flux, "", true), url())
+}
+
+pub fn key_in(flux: &Flux, org_id: &str, request: CreateApiKeyRequest) -> flux_sdk::IssuedApiKey {
+    let request = CreateApiKeyRequest {
+        org_id: org_id.to_string(),
+        name: "local validator test key".into(),
+        ..request
+    };
+    flux.api_keys().create(request).expect("create key")
 }
