@@ -129,4 +129,33 @@ describe("two workers on one embedded store", () => {
     await pool.restart(1);
     for (const k of keys) expect((await validate(1, k.secret)).outcome).toBe(Outcome.REVOKED);
   });
+  it("never admit past a limit or a balance when a worker is SIGKILLed amid the traffic and restarted", { timeout: 60_000 }, async () => {
+    const orgId = newOrg();
+    const L = 40;
+    const R = 60;
+    const limited = await on(0).call(ApiKeyService, "createApiKey", { orgId, name: "limited", rateLimit: { requests: L, windowSeconds: 600 } }, pool.admin);
+    const metered = await on(0).call(ApiKeyService, "createApiKey", { orgId, name: "metered", credits: { remaining: BigInt(R) } }, pool.admin);
+    const valid = { limited: 0, metered: 0 };
+    const burst = (workers: number[], n: number) =>
+      Promise.all(
+        workers.flatMap((w) =>
+          (["limited", "metered"] as const).flatMap((which) =>
+            Array.from({ length: n }, (_, i) =>
+              on(w, i % 2)
+                .call(ApiKeyService, "validateApiKey", { key: (which === "limited" ? limited : metered).secret }, pool.admin)
+                .then((r) => void (r.outcome === Outcome.VALID && valid[which]++), () => {}), // calls cut by the kill: not counted
+            ),
+          ),
+        ),
+      );
+    const first = burst([0, 1], 60);
+    await new Promise((r) => setTimeout(r, 30));
+    await pool.workers[1]!.kill("SIGKILL");
+    await first;
+    await pool.restart(1);
+    await burst([0, 1], 60);
+    console.log(`[workers] with a SIGKILL amid the traffic: admitted ${valid.limited} of L=${L}, ${valid.metered} of R=${R}`);
+    expect(valid.limited).toBeLessThanOrEqual(L);
+    expect(valid.metered).toBeLessThanOrEqual(R);
+  });
 });
