@@ -146,6 +146,14 @@ export class LeaseBook {
     this.giveBack(keyId, l.rate?.left ?? 0, l.credits?.left ?? 0);
   }
 
+  /** Drops a key's credits lease only (given back), keeping its rate-limit points. */
+  dropCredits(keyId: string): void {
+    const l = this.#leases.get(keyId);
+    if (!l?.credits) return;
+    this.giveBack(keyId, 0, l.credits.left);
+    l.credits = undefined;
+  }
+
   /** Drops every lease (stale state, or closing). */
   dropAll(): void {
     for (const id of [...this.#leases.keys()]) this.drop(id);

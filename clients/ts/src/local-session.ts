@@ -6,13 +6,13 @@ import { FailedPreconditionError, FluxError, UnavailableError } from "./errors.j
 import { toFluxError } from "./error-mapping.js";
 import { DigestAlgorithm, type LocalValidationService, type SubscribeKeysResponse } from "./gen/flux/apikeys/v1/local_validation_pb.js";
 import { createDigester, type Digester, pepperId } from "./local-checks.js";
-import { KeyTable } from "./local-table.js";
+import { KeyTable, type LocalEntry } from "./local-table.js";
 
 export interface SessionEvents {
   /** A new session started (its id), before its snapshot. */
   session(sessionId: string): void;
-  /** The key with this id changed or left: its leases must go. */
-  keyChanged(keyId: string): void;
+  /** The key with this id changed (`before` → `after`, undefined when absent): its leases may have to go. */
+  keyChanged(keyId: string, before: LocalEntry | undefined, after: LocalEntry | undefined): void;
   /** An organisation's validate_remotely changed. */
   orgChanged(orgId: string): void;
   /** Every local state is gone (stale): drop every lease. */
@@ -140,9 +140,11 @@ export class KeySubscription {
         if (!this.table) throw protocolError("a change before the snapshot was complete");
         const c = ev.value.change;
         if (c.case === undefined) throw protocolError("a change this SDK does not understand");
+        const touched = c.case === "key" ? c.value.info?.id : c.case === "removedKeyId" ? c.value : undefined;
+        const before = touched === undefined ? undefined : this.table.byId(touched);
         const id = this.table.apply(ev.value);
         if (c.case === "organization") this.events.orgChanged(c.value.orgId);
-        else if (id !== undefined) this.events.keyChanged(id);
+        else if (id !== undefined) this.events.keyChanged(id, before, this.table.byId(id));
         return;
       }
       case "heartbeat":

@@ -66,7 +66,13 @@ export class LocalValidator {
       client,
       {
         session: (id) => this.#usage.newSession(id),
-        keyChanged: (id) => this.#book.drop(id),
+        keyChanged: (id, before, after) => {
+          // Points leased from the key's window stay good while its limit is the same; credits are dropped on any
+          // change (a balance set anew must not be topped up by credits leased from the old one).
+          const sameWindow = before?.rateLimit && after?.rateLimit && before.rateLimit.requests === after.rateLimit.requests && before.rateLimit.windowSeconds === after.rateLimit.windowSeconds;
+          if (sameWindow) this.#book.dropCredits(id);
+          else this.#book.drop(id);
+        },
         orgChanged: (orgId) => {
           for (const id of this.#book.keyIds()) if (this.#sub.table?.byId(id)?.orgId === orgId) this.#book.drop(id);
         },
@@ -205,6 +211,9 @@ export class LocalValidator {
     const sessionId = this.#sub.sessionId;
     const points = need.points > 0 && e.rateLimit ? rateChunk(e.rateLimit.requests) : 0;
     const credits = need.credits > 0 ? creditChunk(cost, l.credits?.unleased) : 0;
+    // What this validator gave back for the key must reach the server before it asks again, or the grant would
+    // come up short by its own returns.
+    if (this.#book.returned.has(e.id)) await this.#report(false).catch(() => {});
     const startMono = performance.now();
     let res;
     try {
