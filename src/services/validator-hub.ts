@@ -217,11 +217,14 @@ export class ValidatorHub {
   /** Heartbeats where the stream was silent, and cut-offs of sessions that did not acknowledge in time. */
   private tick(): void {
     const now = this.time.now();
-    const { heartbeatMs, ackTimeoutMs } = this.settings;
+    const { heartbeatMs, ackTimeoutMs, staleAfterMs } = this.settings;
     for (const s of this.sessions.values()) {
       const oldest = s.oldestUnacknowledgedAt();
       if (oldest !== undefined && now - oldest > ackTimeoutMs) {
         this.cutOff(s, "ack_timeout", `no acknowledgement within ${ackTimeoutMs} ms`);
+      } else if (s.snapshotTakenAt !== undefined && now - Math.max(s.snapshotTakenAt, s.lastAckAnswerAt) > ackTimeoutMs + staleAfterMs) {
+        // It stopped acknowledging (a hung process keeps its connection): stale anyway, so end it and free the slot.
+        this.cutOff(s, "ack_timeout", `no acknowledgement for ${ackTimeoutMs + staleAfterMs} ms`);
       } else if (s.queued > MAX_QUEUED) {
         this.cutOff(s, "queue_full", "its stream stopped taking messages");
       } else if (!s.snapshotting && s.queued === 0 && now - s.lastTakenAt >= heartbeatMs * 0.9) {

@@ -49,6 +49,8 @@ export class ValidatorSession {
   lastAckAnswerAt = -Infinity;
   /** When the last message was handed to the stream (heartbeats fill silences longer than the interval). */
   lastTakenAt: number;
+  /** When the stream took the snapshot's last chunk: from then on the validator acknowledges at least every interval. */
+  snapshotTakenAt?: number;
   ended?: FluxError;
   /** Resolves once ended and stale: staleAfterMs after the last acknowledgement answer. */
   stale?: Promise<void>;
@@ -153,6 +155,7 @@ export class ValidatorSession {
           continue;
         }
         this.lastTakenAt = now();
+        if (m.event.kind === "snapshot" && m.event.complete) this.snapshotTakenAt = this.lastTakenAt;
         this.taken?.();
         yield m;
       }

@@ -13,7 +13,8 @@ export interface CallObserver {
 
 /** Wraps a handler: validate calls are logged at debug (hot path), the rest at info; unexpected failures at error with their cause. */
 export function instrument(method: string, handler: Handler, log: Logger, observer?: CallObserver): (req: unknown, ctx: CallContext) => Promise<unknown> {
-  const hot = method.endsWith("/ValidateApiKey") || method.endsWith("/Ping");
+  // Local validators call LocalValidationService several times a second each: logged like validations.
+  const hot = method.endsWith("/ValidateApiKey") || method.endsWith("/Ping") || method.includes(".LocalValidationService/");
   const sampler = new ErrorLogSampler(1000);
   return async (req, ctx) => {
     const started = performance.now();

@@ -135,6 +135,13 @@ describe("key changes wait for local validators (embedded store)", () => {
     expect(metrics).toMatch(/flux_validator_sessions \d/);
   });
 
+  it.each(TRANSPORTS)("ends a session that stops acknowledging, even when nothing changes (%s)", async (transport) => {
+    const v = await validator(transport); // acknowledged its snapshot once, never again
+    const how = await v.ended();
+    expect(how !== "ok" && how.reason).toBe("VALIDATOR_SESSION_ENDED");
+    expect(Date.now() - v.lastOkAckSentAtMs).toBeGreaterThanOrEqual(ACK_TIMEOUT_MS + STALE_AFTER_MS);
+  });
+
   it.each(TRANSPORTS)("an organisation policy change reaches the session (validate_remotely) before UpdateOrganizationPolicy returns (%s)", async (transport) => {
     const orgId = `org_p_${randomBytes(3).toString("hex")}`;
     const v = await validator(transport);

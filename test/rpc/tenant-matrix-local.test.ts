@@ -59,8 +59,8 @@ describe.each((process.env.FLUX_MATRIX_STORES ?? "embedded,mongodb").split(",") 
     const port = transport === "grpc" ? t.server.grpcPort : t.server.httpPort;
     const caller = t.callers.find((c) => c.name === transport)!;
     const subscribe = (adminKey: string | undefined) => new RawValidator({ transport, port, adminKey, caller }).start();
-    // The session every "other" cell aims at: another admin key's (unrestricted, with the right).
-    const other = subscribe(holder);
+    // The session every "other" cell aims at: another admin key's (unrestricted, with the right), acknowledging.
+    const other = new RawValidator({ transport, port, adminKey: holder, caller, autoAckDelayMs: 0 }).start();
     await other.snapshotComplete();
     const foreign: Record<string, string> = {};
     for (const who of CALLERS) {
