@@ -51,6 +51,17 @@ fn measure(what: &str, mut one: impl FnMut()) {
 fn local_validate_beside_network_validate() {
     let flux = admin();
     let key = create_key(&flux, &[]);
+    let limited = key_in(
+        &flux,
+        &unique("org-bench"),
+        flux_sdk::CreateApiKeyRequest {
+            rate_limit: Some(flux_sdk::RateLimit {
+                requests: 1_000_000_000,
+                window_seconds: 3600,
+            }),
+            ..Default::default()
+        },
+    );
     let mut raw = flux.raw_admin_keys().expect("raw admin client");
     let request = CreateAdminKeyRequest {
         name: unique("rust-local-bench"),
@@ -69,6 +80,10 @@ fn local_validate_beside_network_validate() {
         measure("local validate", || {
             assert!(validator.check(&key.secret, &[]).unwrap().valid)
         });
+        measure(
+            "local validate, rate-limited key (leases of 10,000)",
+            || assert!(validator.check(&limited.secret, &[]).unwrap().valid),
+        );
         measure("network validate", || {
             assert!(client.api_keys().check(&key.secret, &[]).unwrap().valid)
         });

@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) session: Mutex<Option<Session>>,
     pub(crate) counters: Mutex<HashMap<String, Arc<Counters>>>,
     pub(crate) returns: Mutex<Returns>,
+    /// Keys holding leases (to give back the ones that expire unused).
+    pub(crate) leased: Mutex<HashMap<String, Arc<Entry>>>,
     pub(crate) malformed: AtomicU64,
     pub(crate) local: AtomicU64,
     pub(crate) network: AtomicU64,
@@ -93,6 +95,7 @@ impl Shared {
             session: Mutex::new(None),
             counters: Mutex::default(),
             returns: Mutex::default(),
+            leased: Mutex::default(),
             malformed: AtomicU64::new(0),
             local: AtomicU64::new(0),
             network: AtomicU64::new(0),

@@ -38,9 +38,9 @@ pub(crate) struct Now {
     pub(crate) mono: Instant,
 }
 
-/// Points asked per lease: a twentieth of the window's limit, 1 to 1,000.
+/// Points asked per lease: a twentieth of the window's limit, 1 to 10,000 (as the TS SDK).
 pub(crate) fn rate_chunk(limit: u32) -> u32 {
-    (limit / 20).clamp(1, 1000)
+    (limit / 20).clamp(1, 10_000)
 }
 
 /// Credits asked per lease beyond what the call lacks: a twentieth of the refill, 1 to 1,000

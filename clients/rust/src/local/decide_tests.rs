@@ -253,3 +253,15 @@ fn spends_credits_all_or_nothing_and_gives_the_point_back_on_refusal() {
         "the refused call's point was not spent"
     );
 }
+
+#[test]
+fn leases_that_expired_unused_are_taken_back_for_the_next_report() {
+    let mut lease = rate_lease(7, 0);
+    assert_eq!(lease.take_expired(now()), (0, 0), "still usable");
+    let later = Now {
+        wall: SystemTime::now(),
+        mono: Instant::now() + Duration::from_secs(61),
+    };
+    assert_eq!(lease.take_expired(later), (7, 0));
+    assert!(lease.rate.is_none() && !lease.retired);
+}

@@ -26,7 +26,7 @@ impl Shared {
     /// LeaseLimits for one key, added to its entry's lease.
     pub(crate) async fn lease(
         &self,
-        entry: &Entry,
+        entry: &Arc<Entry>,
         points: u32,
         credits: u64,
     ) -> Result<(), Error> {
@@ -68,7 +68,38 @@ impl Shared {
                 .lock()
                 .expect("returns lock")
                 .add(entry.id(), back);
+            self.leased
+                .lock()
+                .expect("leased lock")
+                .insert(entry.id().to_string(), entry.clone());
         }
         Ok(())
+    }
+
+    /// Takes the leases that expired unused out of their entries, to give back in the next report
+    /// (only keys that leased are visited).
+    pub(crate) fn sweep_expired_leases(&self) {
+        let now = Now {
+            wall: SystemTime::now(),
+            mono: Instant::now(),
+        };
+        let mut back = Vec::new();
+        self.leased
+            .lock()
+            .expect("leased lock")
+            .retain(|id, entry| {
+                let mut lease = entry.lease.lock().expect("lease lock");
+                if lease.retired {
+                    return false;
+                }
+                back.push((id.clone(), lease.take_expired(now)));
+                lease.rate.is_some() || lease.credits.is_some()
+            });
+        // Lock order: the returns after every lease lock is released (Table::remove takes them
+        // the other way round).
+        let mut returns = self.returns.lock().expect("returns lock");
+        for (id, unused) in back {
+            returns.add(&id, unused);
+        }
     }
 }

@@ -81,6 +81,7 @@ fn drop_state(shared: &Shared) {
     let old = std::mem::take(&mut *shared.table.write().expect("table lock"));
     old.retire_all(&mut Returns::default());
     shared.returns.lock().expect("returns lock").0.clear();
+    shared.leased.lock().expect("leased lock").clear();
     shared.refresh_state();
 }
 

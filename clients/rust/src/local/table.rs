@@ -51,6 +51,25 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
+    /// Drops the parts that can no longer be spent (past their expiry, window or refill) and returns
+    /// what they held unspent (points, credits).
+    pub(crate) fn take_expired(&mut self, now: super::decide::Now) -> (u32, u64) {
+        let mut back = (0, 0);
+        if self
+            .rate
+            .is_some_and(|r| now.mono >= r.expires || now.wall >= r.reset_at)
+        {
+            back.0 = self.rate.take().map_or(0, |r| r.left);
+        }
+        let ended = |c: &CreditLease| {
+            now.mono >= c.expires || c.next_refill_at.is_some_and(|t| now.wall >= t)
+        };
+        if self.credits.as_ref().is_some_and(ended) {
+            back.1 = self.credits.take().map_or(0, |c| c.left);
+        }
+        back
+    }
+
     /// Retires the lease and returns what was left unspent (points, credits).
     pub(crate) fn retire(&mut self) -> (u32, u64) {
         self.retired = true;

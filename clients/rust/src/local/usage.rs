@@ -65,6 +65,7 @@ pub(crate) async fn report(shared: &Shared, closing: bool) -> Result<(), Error> 
         send(shared, pending).await?;
         reporter.pending = None;
     }
+    shared.sweep_expired_leases();
     if closing {
         let table = shared.table.read().expect("table lock");
         table.retire_all(&mut shared.returns.lock().expect("returns lock"));
