@@ -51,11 +51,28 @@ export interface LeaseAnswer {
 interface Held {
   rate?: { startMs: number; endMs: number; held: number };
   credits?: { epoch: number; periodStartMs: number; held: number; unleased: number; nextRefillAtMs?: number };
+  /** Held from a window / balance period the session has since stopped leasing from (see supersede). */
+  staleRate?: Superseded;
+  staleCredits?: Superseded;
+}
+
+/**
+ * A return does not say which lease it gives up. After a grant from a new window or balance period, what the session
+ * held of the old one may still come back in its next two reports (one may have been built before it dropped the old
+ * lease, the next certainly after); those returns are matched against the old lease first and dropped, since only
+ * the old window or period could take them. Matching wrongly can only drop points: under-admission, never more.
+ */
+interface Superseded {
+  amount: number;
+  /** Dropped once this many reports of the session have been counted. */
+  untilReports: number;
 }
 
 interface SessionLeases {
   keys: Map<string, Held>;
   touchedAtMs: number;
+  /** Reports counted so far (services/validator-usage.ts calls reportCounted). */
+  reports: number;
 }
 
 /**
@@ -95,7 +112,7 @@ export class ValidatorLeases {
         answer.credits = await this.leaseCredits(s, key, ask.credits);
       } catch (err) {
         // Nothing half-granted: the caller gets an error, so the points just taken go back to their window.
-        if (answer.rateLimit?.granted) await this.returnRate(s, key.id, answer.rateLimit.granted).catch(() => {});
+        if (answer.rateLimit?.granted) await this.returnRate(s, key.id, answer.rateLimit.granted, false).catch(() => {});
         throw err;
       }
     }
@@ -140,6 +157,18 @@ export class ValidatorLeases {
     if (sl) sl.touchedAtMs = this.clock.nowMs();
   }
 
+  /** A report of the session was counted, its returns applied (superseded leases age by reports, see Superseded). */
+  reportCounted(sessionId: string): void {
+    const sl = this.sessions.get(sessionId);
+    if (sl) sl.reports++;
+  }
+
+  private supersede(s: SessionScope, prev: Superseded | undefined, held: number): Superseded | undefined {
+    const reports = this.sessions.get(s.id)?.reports ?? 0;
+    const amount = (prev && reports < prev.untilReports ? prev.amount : 0) + held;
+    return amount > 0 ? { amount, untilReports: reports + 2 } : undefined;
+  }
+
   /** The session ended: what it held stays spent (under-admission) unless it was returned before. */
   endSession(sessionId: string): void {
     this.sessions.delete(sessionId);
@@ -151,7 +180,10 @@ export class ValidatorLeases {
     const t = await this.windows.take(key.id, limit, Math.min(points, cap), now).catch(unavailable);
     const h = this.held_(s, key.id);
     if (h.rate && h.rate.startMs === t.startMs) Object.assign(h.rate, { endMs: t.endMs, held: h.rate.held + t.granted });
-    else h.rate = { startMs: t.startMs, endMs: t.endMs, held: t.granted }; // an older window's points are worth nothing
+    else {
+      if (h.rate) h.staleRate = this.supersede(s, h.staleRate, h.rate.held);
+      h.rate = { startMs: t.startMs, endMs: t.endMs, held: t.granted }; // an older window's points are worth nothing
+    }
     return {
       granted: t.granted,
       limit: limit.requests,
@@ -167,22 +199,29 @@ export class ValidatorLeases {
     const now = this.clock.nowMs();
     const h = this.held_(s, key.id);
     const same = h.credits && h.credits.epoch === g.epoch && h.credits.periodStartMs === g.periodStartMs;
+    if (h.credits && !same) h.staleCredits = this.supersede(s, h.staleCredits, h.credits.held);
     h.credits = { epoch: g.epoch, periodStartMs: g.periodStartMs, held: (same ? h.credits!.held : 0) + g.granted, unleased: g.unleased, nextRefillAtMs: g.nextRefillAtMs };
     const untilRefill = g.nextRefillAtMs === undefined ? CREDITS_LEASE_MS : g.nextRefillAtMs - now;
     return { granted: g.granted, unleased: g.unleased, nextRefillAtMs: g.nextRefillAtMs, expiresInMs: Math.max(0, Math.min(CREDITS_LEASE_MS, untilRefill)) };
   }
 
-  private async returnRate(s: SessionScope, keyId: string, points: number): Promise<void> {
-    const r = this.sessions.get(s.id)?.keys.get(keyId)?.rate;
+  private async returnRate(s: SessionScope, keyId: string, points: number, fromStaleFirst = true): Promise<void> {
+    const sl = this.sessions.get(s.id);
+    const h = sl?.keys.get(keyId);
+    const r = h?.rate;
     if (!r) return;
+    if (fromStaleFirst) points = absorb(h, "staleRate", points, sl!.reports);
     const n = Math.min(points, r.held);
     r.held -= n; // before the write: a concurrent return cannot give back the same points
     if (n > 0 && r.endMs > this.clock.nowMs()) await this.windows.giveBack(keyId, r.startMs, n);
   }
 
   private async returnCredits(s: SessionScope, keyId: string, credits: number): Promise<void> {
-    const c = this.sessions.get(s.id)?.keys.get(keyId)?.credits;
+    const sl = this.sessions.get(s.id);
+    const h = sl?.keys.get(keyId);
+    const c = h?.credits;
     if (!c) return;
+    credits = absorb(h, "staleCredits", credits, sl!.reports);
     const n = Math.min(credits, c.held);
     c.held -= n;
     c.unleased += n;
@@ -194,7 +233,7 @@ export class ValidatorLeases {
     const now = this.clock.nowMs();
     this.sweep(now);
     let sl = this.sessions.get(s.id);
-    if (!sl) this.sessions.set(s.id, (sl = { keys: new Map(), touchedAtMs: now }));
+    if (!sl) this.sessions.set(s.id, (sl = { keys: new Map(), touchedAtMs: now, reports: 0 }));
     sl.touchedAtMs = now;
     let h = sl.keys.get(keyId);
     if (!h) sl.keys.set(keyId, (h = {}));
@@ -212,6 +251,20 @@ export class ValidatorLeases {
 /** A store failure as the caller sees it: UNAVAILABLE (retry), never INTERNAL; domain errors pass as they are. */
 export function unavailable(err: unknown): never {
   throw err instanceof FluxError ? err : storeUnavailable(err);
+}
+
+/** Takes what the superseded lease may still be owed out of a return (dropped); what is left goes to the current one. */
+function absorb(h: Held, field: "staleRate" | "staleCredits", n: number, reports: number): number {
+  const st = h[field];
+  if (!st) return n;
+  if (reports >= st.untilReports) {
+    h[field] = undefined;
+    return n;
+  }
+  const a = Math.min(n, st.amount);
+  st.amount -= a;
+  if (st.amount === 0) h[field] = undefined;
+  return n - a;
 }
 
 export function visible(s: SessionScope, key: ApiKeyRecord): boolean {

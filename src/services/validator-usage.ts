@@ -103,6 +103,7 @@ export class ValidatorUsage {
     }
     // From here on nothing can fail: all in memory.
     st.lastSeq = r.reportSeq;
+    this.leases.reportCounted(s.id);
     const now = this.clock.nowMs();
     for (const [k, key] of counted) this.count(s, k, key, now);
     if (r.malformed > 0) {

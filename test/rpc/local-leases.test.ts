@@ -133,6 +133,8 @@ describe.each(STORE_KINDS)("one server on the %s store", (kind) => {
       expect((await v.lease(k.id, 0, 1n)).credits).toMatchObject({ granted: 0n, unleased: 0n });
       clock.advance(45_000); // refilled to 100: the lease of the old period is worth nothing there
       expect((await v.lease(k.id, 0, 10n)).credits).toMatchObject({ granted: 10n, unleased: 90n });
+      await v.report([]); // two reports later, a return can no longer be meant for the last period's lease
+      await v.report([]);
       await v.report([{ keyId: k.id, credits: 100 }]); // holds 10 of this period (the 100 of the last are gone)
       clock.advance(1001);
       expect(await validateUntilRefused(c, k.secret, Outcome.USAGE_EXCEEDED)).toBe(100);
@@ -158,6 +160,35 @@ describe.each(STORE_KINDS)("one server on the %s store", (kind) => {
       await v.report([{ keyId: k.id, points: 500 }]); // holds 2: exactly 2 go back
       clock.advance(1001);
       expect(await validateUntilRefused(c, k.secret, Outcome.RATE_LIMITED)).toBe(2);
+    } finally {
+      v.close();
+    }
+  });
+
+  it("matches a return that arrives after a grant from a new window or balance against the old lease first (never over-admits)", async () => {
+    const c = t.callers[0]!;
+    const v = await new LimitsClient(c, adminKey, node.port).ready();
+    try {
+      // Rate: 2 points of a window that ended, returned after a lease of the next window: dropped.
+      const k = await createLimited(c, { requests: 20, windowSeconds: 60 });
+      expect((await v.lease(k.id, 2)).rateLimit!.granted).toBe(2);
+      clock.advance(60_000);
+      expect((await v.lease(k.id, 2)).rateLimit!.granted).toBe(2); // the new window's lease, still held
+      await v.report([{ keyId: k.id, points: 2 }]); // the old lease's points (the validator dropped it)
+      clock.advance(1001);
+      expect(await validateUntilRefused(c, k.secret, Outcome.RATE_LIMITED)).toBe(18);
+      // Credits: 10 of a balance set again since, returned after a lease of the new balance: dropped.
+      const m = await createLimited(c, { credits: 50 });
+      expect((await v.lease(m.id, 0, 10n)).credits!.granted).toBe(10n);
+      clock.advance(1000);
+      await c.call(ApiKeyService, "updateApiKey", { apiKey: { id: m.id, credits: { remaining: 20n } }, updateMask: { paths: ["credits"] } }, ADMIN_KEY);
+      expect((await v.lease(m.id, 0, 4n)).credits!.granted).toBe(4n);
+      await v.report([{ keyId: m.id, credits: 10 }]);
+      clock.advance(1001);
+      expect(await validateUntilRefused(c, m.secret, Outcome.USAGE_EXCEEDED)).toBe(16);
+      await v.report([{ keyId: m.id, credits: 4 }]); // now the new lease's own credits: they go back
+      clock.advance(1001);
+      expect(await validateUntilRefused(c, m.secret, Outcome.USAGE_EXCEEDED)).toBe(4);
     } finally {
       v.close();
     }
