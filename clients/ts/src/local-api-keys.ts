@@ -1,10 +1,37 @@
-// `flux.apiKeys` in Node: the network facade plus `localValidator()`, which needs node:crypto, node:net and node:zlib
-// and so lives outside the runtime-neutral core.
+// `flux.apiKeys` in Node: the network facade plus `localValidator()` and its options, state and stats. The validator
+// needs node:crypto and node:net, so it lives outside the runtime-neutral core.
 import type { Client } from "@connectrpc/connect";
 import { ApiKeys } from "./api-keys.js";
 import type { ApiKeyService } from "./gen/flux/apikeys/v1/api_key_service_pb.js";
 import type { LocalValidationService } from "./gen/flux/apikeys/v1/local_validation_pb.js";
-import { LocalValidator, type LocalValidatorOptions } from "./local-validator.js";
+import { LocalValidator } from "./local-validator.js";
+
+export type LocalValidatorState = "fresh" | "stale" | "closed";
+
+export interface LocalValidatorOptions {
+  /** Names this validator in the server's logs and metrics (at most 100 characters). */
+  name?: string;
+  /** The server's FLUX_KEY_PEPPER, when it has one; defaults to the FLUX_KEY_PEPPER environment variable. */
+  pepper?: string;
+  /** Called on every change between "fresh" (answering locally), "stale" (answering over the network) and "closed". */
+  onStateChange?: (state: LocalValidatorState, previous: LocalValidatorState) => void;
+  /** How long the start may take to become fresh before it rejects with UnavailableError; default 10,000 ms. */
+  startTimeoutMs?: number;
+  /** How often usage is reported, in ms; default 1,000 (at least once a second). */
+  reportIntervalMs?: number;
+}
+
+export interface LocalValidatorStats {
+  /** Answers decided in this process. */
+  localAnswers: number;
+  /** Answers from ValidateApiKey over the network (stale state, unknown digests, unusual requests). */
+  networkAnswers: number;
+  /** Subscriptions started again after an error, a gap, silence or a cut-off. */
+  resyncs: number;
+  /** Keys in the table (0 while stale). */
+  keys: number;
+  state: LocalValidatorState;
+}
 
 export class NodeApiKeys extends ApiKeys {
   constructor(

@@ -14,34 +14,8 @@ import type { LocalEntry } from "./local-table.js";
 import { UsageCounter } from "./local-usage.js";
 import type { ValidateOptions } from "./requests.js";
 import type { KeyInfo, ValidationResult } from "./types.js";
+import type { LocalValidatorOptions, LocalValidatorState, LocalValidatorStats } from "./local-api-keys.js";
 import { acceptedKey, refusalError } from "./validation.js";
-
-export type LocalValidatorState = "fresh" | "stale" | "closed";
-
-export interface LocalValidatorOptions {
-  /** Names this validator in the server's logs and metrics (at most 100 characters). */
-  name?: string;
-  /** The server's FLUX_KEY_PEPPER, when it has one; defaults to the FLUX_KEY_PEPPER environment variable. */
-  pepper?: string;
-  /** Called on every change between "fresh" (answering locally), "stale" (answering over the network) and "closed". */
-  onStateChange?: (state: LocalValidatorState, previous: LocalValidatorState) => void;
-  /** How long the start may take to become fresh before it rejects with UnavailableError; default 10,000 ms. */
-  startTimeoutMs?: number;
-  /** How often usage is reported, in ms; default 1,000 (at least once a second). */
-  reportIntervalMs?: number;
-}
-
-export interface LocalValidatorStats {
-  /** Answers decided in this process. */
-  localAnswers: number;
-  /** Answers from ValidateApiKey over the network (stale state, unknown digests, unusual requests). */
-  networkAnswers: number;
-  /** Subscriptions started again after an error, a gap, silence or a cut-off. */
-  resyncs: number;
-  /** Keys in the table (0 while stale). */
-  keys: number;
-  state: LocalValidatorState;
-}
 
 const EMPTY: ValidateOptions = Object.freeze({});
 type Local = ValidationResult | Promise<ValidationResult> | undefined;

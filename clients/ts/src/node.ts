@@ -7,8 +7,8 @@ import { NodeApiKeys } from "./local-api-keys.js";
 import type { RawClients } from "./raw-client.js";
 
 export * from "./index.js";
-export { NodeApiKeys } from "./local-api-keys.js";
-export { LocalValidator, type LocalValidatorOptions, type LocalValidatorState, type LocalValidatorStats } from "./local-validator.js";
+export { NodeApiKeys, type LocalValidatorOptions, type LocalValidatorState, type LocalValidatorStats } from "./local-api-keys.js";
+export { LocalValidator } from "./local-validator.js";
 
 /** Wire protocols Flux.init can build a transport for in Node. */
 export type NodeProtocol = "grpc" | "connect";
