@@ -15,6 +15,9 @@
 //! # Ok::<(), flux_sdk::Error>(())
 //! ```
 //!
+//! [`LocalValidator`] (`flux.api_keys().local_validator()?`) answers the same `validate` calls in this
+//! process from a table the server keeps exact, falling back to the network whenever it is not fresh.
+//!
 //! [`Flux`] blocks (it owns a tokio runtime); [`AsyncFlux`] (also `r#async::Flux`) has the same
 //! methods as `async fn`s. Both reach the generated tonic clients through `raw_api_keys()` and
 //! `raw_admin_keys()`; the wire types are in [`proto::v1`].
