@@ -30,9 +30,12 @@ export interface UsageReport {
 const LOCAL_OUTCOMES = new Set<Outcome>(["VALID", "EXPIRED", "REVOKED", "DISABLED", "RATE_LIMITED", "INSUFFICIENT_SCOPE", "USAGE_EXCEEDED", "IP_NOT_ALLOWED"]);
 /** Keys looked up at once for one report (cache misses only). */
 const LOOKUP_BATCH = 100;
+/** A session not reporting this long has ended (the hub tells us too; this covers a report racing the end). */
+const IDLE_SESSION_MS = 3_600_000;
 
 interface SessionReports {
   lastSeq: number;
+  touchedAtMs: number;
   /** Reports of one session run one after another, so a retry sees the first attempt's result. */
   chain: Promise<unknown>;
 }
@@ -50,6 +53,7 @@ export interface UsageHooks {
 
 export class ValidatorUsage {
   private readonly sessions = new Map<string, SessionReports>();
+  private nextSweepMs = 0;
   /** Keys by id: an organisation never changes, and scopes or limits a few seconds old only shape hints and events. */
   private readonly byId: AgedCache<ApiKeyRecord>;
 
@@ -70,8 +74,11 @@ export class ValidatorUsage {
    */
   report(s: SessionScope, r: UsageReport): Promise<boolean> {
     checkReport(r);
+    const now = this.clock.nowMs();
+    this.sweep(now);
     let st = this.sessions.get(s.id);
-    if (!st) this.sessions.set(s.id, (st = { lastSeq: 0, chain: Promise.resolve() }));
+    if (!st) this.sessions.set(s.id, (st = { lastSeq: 0, touchedAtMs: now, chain: Promise.resolve() }));
+    st.touchedAtMs = now;
     const run = st.chain.then(() => this.apply(s, st, r));
     st.chain = run.catch(() => {});
     return run;
@@ -81,6 +88,13 @@ export class ValidatorUsage {
   endSession(sessionId: string): void {
     this.sessions.delete(sessionId);
     this.leases.endSession(sessionId);
+  }
+
+  /** At most once a minute: memory follows live sessions even if an end was missed. */
+  private sweep(now: number): void {
+    if (now < this.nextSweepMs) return;
+    this.nextSweepMs = now + 60_000;
+    for (const [id, st] of this.sessions) if (now - st.touchedAtMs > IDLE_SESSION_MS) this.sessions.delete(id);
   }
 
   private async apply(s: SessionScope, st: SessionReports, r: UsageReport): Promise<boolean> {
