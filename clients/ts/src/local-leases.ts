@@ -14,6 +14,8 @@ export interface RateLease {
   resetAt: Date | undefined;
   /** Monotonic (performance.now()) end of the lease. */
   untilMono: number;
+  /** The chunk this key asks for: the next one is leased ahead once half of it is spent. */
+  chunk: number;
   /** The server granted nothing: refuse locally until `retryMono` instead of asking again per call. */
   spent: boolean;
   /** When a spent window is asked again (returned points may have come back): a second after the grant. */
@@ -115,6 +117,7 @@ export class LeaseBook {
         resetAtMs: r.resetAt ? timestampMs(r.resetAt) : undefined,
         resetAt: r.resetAt ? new Date(timestampMs(r.resetAt)) : undefined,
         untilMono: until(r.expiresInMs, r.resetAt ? timestampMs(r.resetAt) : undefined),
+        chunk: rateChunk(r.limit),
         spent: r.granted === 0,
         retryMono: startMono + ASK_AGAIN_MS,
       };

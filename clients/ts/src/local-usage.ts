@@ -16,6 +16,8 @@ const REPORT_KEYS_MAX = 10_000;
 const SCOPE_USES_MAX = 100;
 
 interface KeyCounts {
+  /** VALID answers, kept apart from the other outcomes: the common case costs one increment. */
+  valid: number;
   outcomes: Map<Outcome, number>;
   scopeUses: Map<string, number>;
   lastUsedAtMs: number;
@@ -35,8 +37,9 @@ export class UsageCounter {
   count(keyId: string, outcome: Outcome, nowMs: number, scopes?: readonly string[]): void {
     if (nowMs === 0) nowMs = this.coarseNowMs;
     let k = this.#keys.get(keyId);
-    if (!k) this.#keys.set(keyId, (k = { outcomes: new Map(), scopeUses: new Map(), lastUsedAtMs: nowMs }));
-    k.outcomes.set(outcome, (k.outcomes.get(outcome) ?? 0) + 1);
+    if (!k) this.#keys.set(keyId, (k = { valid: 0, outcomes: new Map(), scopeUses: new Map(), lastUsedAtMs: nowMs }));
+    if (outcome === "VALID") k.valid++;
+    else k.outcomes.set(outcome, (k.outcomes.get(outcome) ?? 0) + 1);
     if (nowMs > k.lastUsedAtMs) k.lastUsedAtMs = nowMs;
     if (scopes) {
       for (const s of scopes) {
@@ -81,7 +84,7 @@ export class UsageCounter {
       keys.push(
         create(LocalKeyUsageSchema, {
           keyId: id,
-          outcomes: k ? [...k.outcomes].map(([o, count]) => ({ outcome: WireOutcome[o], count: BigInt(count) })) : [],
+          outcomes: k ? [...(k.valid ? [["VALID", k.valid] as const] : []), ...k.outcomes].map(([o, count]) => ({ outcome: WireOutcome[o], count: BigInt(count) })) : [],
           scopeUses: k ? [...k.scopeUses].map(([scope, count]) => ({ scope, count: BigInt(count) })) : [],
           lastUsedAt: k ? timestampFromMs(k.lastUsedAtMs) : undefined,
           returnedRateLimitPoints: r?.points ?? 0,

@@ -8,7 +8,7 @@ import { toFluxError } from "./error-mapping.js";
 import type { LocalValidationService } from "./gen/flux/apikeys/v1/local_validation_pb.js";
 import { isPlainRequest, isWellFormedKey, KEY_LENGTH_MAX } from "./local-checks.js";
 import { decideKey, MALFORMED, meter, type NeedLease } from "./local-decision.js";
-import { creditChunk, LeaseBook, rateChunk } from "./local-leases.js";
+import { creditChunk, type KeyLeases, LeaseBook, rateChunk } from "./local-leases.js";
 import { KeySubscription } from "./local-session.js";
 import type { LocalEntry } from "./local-table.js";
 import { UsageCounter } from "./local-usage.js";
@@ -18,6 +18,7 @@ import type { LocalValidatorOptions, LocalValidatorState, LocalValidatorStats } 
 import { acceptedKey, refusalError } from "./validation.js";
 
 const EMPTY: ValidateOptions = Object.freeze({});
+const isNeed = (r: ValidationResult | NeedLease): r is NeedLease => (r as NeedLease).need === "lease";
 type Local = ValidationResult | Promise<ValidationResult> | undefined;
 
 export class LocalValidator {
@@ -131,17 +132,19 @@ export class LocalValidator {
     if (!e || this.#sub.table!.isRemoteOrg(e.orgId)) return undefined;
     // The wall clock only where an answer depends on it (expiry); usage's last-used time takes a coarse one.
     const nowMs = e.expiresAtMs !== undefined ? Date.now() : 0;
-    const r = decideKey(e, nowMs, o.clientIp, o.requiredScopes) ?? meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono);
-    if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, 0);
-    if (e.rateLimit && r.valid) this.#leaseAhead(e);
+    const checked = decideKey(e, nowMs, o.clientIp, o.requiredScopes);
+    if (checked) return this.#counted(e, checked, o, nowMs);
+    const l = this.#book.get(e.id);
+    const r = meter(e, this.#book, l, o.cost ?? 1, nowMono);
+    if (isNeed(r)) return this.#leaseThenDecide(e, o, r, rawKey, 0);
+    if (e.rateLimit && r.valid) this.#leaseAhead(e, l);
     return this.#counted(e, r, o, nowMs);
   }
 
   /** Half a chunk left: lease the next one in the background, so the hot path rarely waits for LeaseLimits. */
-  #leaseAhead(e: LocalEntry): void {
-    const l = this.#book.peek(e.id);
-    const r = l?.rate;
-    if (!l || !r || l.pending || r.spent || r.left * 2 > rateChunk(e.rateLimit!.requests)) return;
+  #leaseAhead(e: LocalEntry, l: KeyLeases): void {
+    const r = l.rate;
+    if (!r || l.pending || r.spent || r.left * 2 > r.chunk) return;
     l.pending = this.#lease(e, { need: "lease", points: 1, credits: 0 }, 1)
       .catch(() => {}) // the next call that finds no points asks (or answers over the network)
       .finally(() => (l.pending = undefined));
@@ -175,7 +178,7 @@ export class LocalValidator {
       return again;
     }
     const r = meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono);
-    if ("need" in r) return this.#leaseThenDecide(e, o, r, rawKey, attempt + 1);
+    if (isNeed(r)) return this.#leaseThenDecide(e, o, r, rawKey, attempt + 1);
     return this.#counted(e, r, o, 0);
   }
 
