@@ -101,6 +101,19 @@ describe.each(PROTOCOLS)("local validator over %s", (protocol) => {
     expect(v.stats().networkAnswers - before).toBe(2);
   });
 
+  it("sends keys of an organisation with a shared limit to the network, and takes them back when it is lifted", async () => {
+    const org = `shared_${protocol}`;
+    const key = await admin.apiKeys.create({ orgId: org, name: "shared" });
+    await admin.organizations.updatePolicy(org, { rateLimit: { requests: 1000, windowSeconds: 60 } });
+    let before = v.stats();
+    expect((await v.validate(key.secret)).id).toBe(key.id);
+    expect(v.stats().networkAnswers).toBe(before.networkAnswers + 1);
+    await admin.organizations.updatePolicy(org, { rateLimit: null });
+    before = v.stats();
+    expect((await v.validate(key.secret)).id).toBe(key.id);
+    expect(v.stats().localAnswers).toBe(before.localAnswers + 1);
+  });
+
   it("closes once (a final usage report), then answers over the network", async () => {
     const key = await admin.apiKeys.create({ orgId: "o", name: "after close" });
     await v.close();
