@@ -232,7 +232,7 @@ export async function createDeps(
 function localLimits(stores: Stores, windows: WindowGrants, ledger: CreditLedger, recorder: UsageRecorder, clock: Clock, metrics: Metrics, webhooks: Webhooks, log: Logger) {
   const leases = new ValidatorLeases(stores.keys, windows, ledger, clock);
   const usage = new ValidatorUsage(stores.keys, leases, recorder, clock, {
-    onOutcome: (o, n) => metrics.outcome(o, n),
+    onOutcome: (o, n) => (metrics.outcome(o, n), metrics.localValidations.inc({ outcome: o }, n)),
     events: webhooks.emitter,
     onLostReturn: (err) => {
       metrics.storeErrors.inc();

@@ -22,6 +22,8 @@ export class Metrics implements CallObserver {
   readonly authThrottled: Counter;
   readonly leakReports: Counter<"result">;
   readonly leakTokens: Counter<"label">;
+  /** Local validators' answers as reported (also counted in flux_validations_total): the share answered locally. */
+  readonly localValidations: Counter<"outcome">;
   private readonly validatorSessions: Gauge;
   private readonly validatorCutOffs: Counter<"reason">;
   private readonly validatorWait: Histogram;
@@ -52,6 +54,7 @@ export class Metrics implements CallObserver {
     this.authFailures = new Counter({ name: "flux_admin_auth_failures_total", help: "Calls with a wrong, unknown or revoked admin key", registers: [this.registry] });
     this.authThrottled = new Counter({ name: "flux_admin_auth_throttled_total", help: "Calls refused because their address failed too many admin-key attempts", registers: [this.registry] });
     this.leakReports = new Counter({ name: "flux_leak_reports_total", help: "POST /v1/leaks/report answers by result", labelNames: ["result"], registers: [this.registry] });
+    this.localValidations = new Counter({ name: "flux_local_validations_total", help: "Answers local validators reported, by outcome (included in flux_validations_total)", labelNames: ["outcome"], registers: [this.registry] });
     this.leakTokens = new Counter({ name: "flux_leak_tokens_total", help: "Reported tokens by label (true_positive: a live key)", labelNames: ["label"], registers: [this.registry] });
     this.validatorSessions = new Gauge({ name: "flux_validator_sessions", help: "Local validators connected to this process (open SubscribeKeys sessions)", registers: [this.registry] });
     this.validatorCutOffs = new Counter({ name: "flux_validator_cutoffs_total", help: "Validator sessions the server ended, by reason", labelNames: ["reason"], registers: [this.registry] });

@@ -39,9 +39,9 @@ describe.each(STORE_KINDS)("ReportLocalUsage on the %s store", (kind) => {
 
   const usage = (id: string) => t.callers[0]!.call(ApiKeyService, "getApiKeyUsage", { id }, ADMIN_KEY);
   const counts = (u: { outcomes: { outcome: Outcome; count: bigint }[] }) => Object.fromEntries(u.outcomes.map((o) => [Outcome[o.outcome], Number(o.count)]));
-  const metric = async (outcome: string) => {
+  const metric = async (outcome: string, name = "flux_validations_total") => {
     const body = await (await fetch(`http://127.0.0.1:${t.server.httpPort}/metrics`)).text();
-    return Number(body.match(new RegExp(`^flux_validations_total\\{outcome="${outcome}"\\} (\\d+)`, "m"))?.[1] ?? 0);
+    return Number(body.match(new RegExp(`^${name}\\{outcome="${outcome}"\\} (\\d+)`, "m"))?.[1] ?? 0);
   };
 
   it.each([0, 1])("counts reported answers with network ones: GetApiKeyUsage, last use, unused scopes, the organisation and /metrics (caller %i)", async (ci) => {
@@ -49,7 +49,7 @@ describe.each(STORE_KINDS)("ReportLocalUsage on the %s store", (kind) => {
     const org = newOrg();
     const { key, secret } = await createKey(c, { orgId: org, scopes: ["data:read", "data:write", "admin"] });
     const v = await validator(ci);
-    const [valid0, scope0] = [await metric("VALID"), await metric("INSUFFICIENT_SCOPE")];
+    const [valid0, scope0, local0] = [await metric("VALID"), await metric("INSUFFICIENT_SCOPE"), await metric("VALID", "flux_local_validations_total")];
     for (let i = 0; i < 3; i++) await validate(c, secret, ["data:read"]);
     const usedAtMs = t.clock.nowMs() - 500;
     await v.report(
@@ -64,6 +64,7 @@ describe.each(STORE_KINDS)("ReportLocalUsage on the %s store", (kind) => {
     const o = await c.call(OrganizationService, "getOrganizationUsage", { orgId: org }, ADMIN_KEY);
     expect([o.requests, o.errors]).toEqual([47n, 2n]);
     expect([(await metric("VALID")) - valid0, (await metric("INSUFFICIENT_SCOPE")) - scope0]).toEqual([45, 2]);
+    expect((await metric("VALID", "flux_local_validations_total")) - local0).toBe(42); // the local share alone
   });
 
   it("moves last use to the validator's time of its latest VALID answer, never into the future", async () => {
