@@ -214,8 +214,9 @@ export class ValidatorHub {
     return { orgId, validateRemotely: !!(p?.rateLimit || p?.credits) };
   }
 
-  /** Heartbeats where the stream was silent, and cut-offs of sessions that did not acknowledge in time. */
-  private tick(): void {
+  /** Heartbeats where the stream was silent, and cut-offs of sessions that did not acknowledge in time. The timer
+   * calls it (tests call it directly). */
+  tick(): void {
     const now = this.time.now();
     const { heartbeatMs, ackTimeoutMs, staleAfterMs } = this.settings;
     for (const s of this.sessions.values()) {
@@ -235,7 +236,7 @@ export class ValidatorHub {
 
   private cutOff(s: ValidatorSession, reason: CutOffReason, why: string, cause?: unknown): Promise<void> {
     if (!s.ended) {
-      s.end(sessionEnded(why), this.time.now(), this.settings.staleAfterMs);
+      s.end(sessionEnded(why), this.time.now(), this.settings.staleAfterMs, (ms) => this.time.sleep(ms));
       this.sessions.delete(s.id);
       this.hooks.onSessions?.(this.sessions.size);
       this.hooks.onEnded?.(s.id);

@@ -127,11 +127,11 @@ export class ValidatorSession {
   }
 
   /** Ends the session; waiters resolve once the validator is certainly stale (staleAfterMs after the last answer). */
-  end(err: FluxError, now: number, staleAfterMs: number): void {
+  end(err: FluxError, now: number, staleAfterMs: number, sleep: (ms: number) => Promise<void>): void {
     if (this.ended) return;
     this.ended = err;
     const waitMs = Math.max(0, this.lastAckAnswerAt + staleAfterMs - now);
-    this.stale = waitMs === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.ceil(waitMs)));
+    this.stale = waitMs === 0 ? Promise.resolve() : sleep(Math.ceil(waitMs));
     const waiting = this.needs.map((n) => n.done);
     this.needs.length = 0;
     this.deferred = undefined;
