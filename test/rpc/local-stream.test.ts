@@ -44,6 +44,11 @@ describe("SubscribeKeys on the embedded store", () => {
     const disabled = await createKey(c, { orgId: orgA });
     await c.call(ApiKeyService, "updateApiKey", { apiKey: { id: disabled.key.id, enabled: false }, updateMask: { paths: ["enabled"] } }, ADMIN_KEY);
 
+    // An expired key (written as the store holds one after its expiry): sent too, the validator answers EXPIRED.
+    const expiredId = `key_${randomBytes(10).toString("hex")}`;
+    const past = Date.now() - 60_000;
+    await t.deps.stores.keys.insert({ id: expiredId, orgId: orgA, name: "expired", scopes: [], metadata: {}, enabled: true, displayHint: "flux_…abcd", createdAtMs: past - 1, updatedAtMs: past - 1, expiresAtMs: past, digest: randomBytes(32).toString("base64url") });
+
     const v = validator(transport, { name: "stream-test" });
     const last = await v.snapshotComplete();
     checkSequence(v.messages);
@@ -61,6 +66,8 @@ describe("SubscribeKeys on the embedded store", () => {
     expect(byId.get(active.key.id)?.info?.metadata).toEqual({ team: "a" });
     expect(byId.get(revoked.key.id)?.state).toBe(KeyState.REVOKED);
     expect(byId.get(disabled.key.id)?.state).toBe(KeyState.DISABLED);
+    expect(byId.get(expiredId)?.state).toBe(KeyState.ACTIVE);
+    expect(Number(byId.get(expiredId)?.info?.expiresAt?.seconds)).toBe(Math.floor(past / 1000));
     // The acknowledgement answers the snapshot's last seq as required.
     expect(await v.ack()).toBe(Number(last.seq));
     // Heartbeats follow on an idle stream, still gap-free.
