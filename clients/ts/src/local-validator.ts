@@ -7,19 +7,20 @@ import { UnavailableError } from "./errors.js";
 import { toFluxError } from "./error-mapping.js";
 import type { LocalValidationService } from "./gen/flux/apikeys/v1/local_validation_pb.js";
 import { isPlainRequest, isWellFormedKey, KEY_LENGTH_MAX } from "./local-checks.js";
-import { decideKey, MALFORMED, meter, type NeedLease } from "./local-decision.js";
+import { decideKey, MALFORMED, meter, type NeedLease, validResult } from "./local-decision.js";
 import { creditChunk, type KeyLeases, LeaseBook, rateChunk } from "./local-leases.js";
 import { KeySubscription } from "./local-session.js";
 import type { LocalEntry } from "./local-table.js";
 import { UsageCounter } from "./local-usage.js";
 import type { ValidateOptions } from "./requests.js";
-import type { KeyInfo, ValidationResult } from "./types.js";
+import { KeyInfo, type ValidationResult } from "./types.js";
 import type { LocalValidatorOptions, LocalValidatorState, LocalValidatorStats } from "./local-api-keys.js";
 import { acceptedKey, refusalError } from "./validation.js";
 
 const EMPTY: ValidateOptions = Object.freeze({});
-const isNeed = (r: ValidationResult | NeedLease): r is NeedLease => (r as NeedLease).need === "lease";
-type Local = ValidationResult | Promise<ValidationResult> | undefined;
+const isNeed = (r: KeyInfo | ValidationResult | NeedLease): r is NeedLease => (r as NeedLease).need === "lease";
+/** A local answer (a metered VALID is its key info alone), a promise of one, or undefined: ask the network. */
+type Local = KeyInfo | ValidationResult | Promise<ValidationResult> | undefined;
 
 export class LocalValidator {
   readonly #sub: KeySubscription;
@@ -104,6 +105,7 @@ export class LocalValidator {
       this.#network++;
       return this.api.validate(rawKey, options);
     }
+    if (r instanceof KeyInfo) return Promise.resolve(r);
     if (r instanceof Promise) return r.then(acceptedKey);
     return r.valid ? Promise.resolve(r.key!) : Promise.reject(refusalError(r));
   }
@@ -115,6 +117,7 @@ export class LocalValidator {
       this.#network++;
       return this.api.check(rawKey, options);
     }
+    if (r instanceof KeyInfo) return Promise.resolve(validResult(r));
     return r instanceof Promise ? r : Promise.resolve(r);
   }
 
@@ -140,8 +143,11 @@ export class LocalValidator {
     const l = this.#book.get(e.id);
     const r = meter(e, this.#book, l, o.cost ?? 1, nowMono);
     if (isNeed(r)) return this.#leaseThenDecide(e, o, r, rawKey, 0);
-    if (e.rateLimit && r.valid) this.#leaseAhead(e, l);
-    return this.#counted(e, r, o, nowMs);
+    if (!(r instanceof KeyInfo)) return this.#counted(e, r, o, nowMs);
+    if (e.rateLimit) this.#leaseAhead(e, l);
+    this.#local++;
+    this.#usage.count(e.id, "VALID", nowMs, o.requiredScopes);
+    return r;
   }
 
   /** Half a chunk left: lease the next one in the background, so the hot path rarely waits for LeaseLimits. */
@@ -178,11 +184,11 @@ export class LocalValidator {
         this.#network++;
         return this.api.check(rawKey, o);
       }
-      return again;
+      return again instanceof KeyInfo ? validResult(again) : again;
     }
     const r = meter(e, this.#book, this.#book.get(e.id), o.cost ?? 1, nowMono);
     if (isNeed(r)) return this.#leaseThenDecide(e, o, r, rawKey, attempt + 1);
-    return this.#counted(e, r, o, 0);
+    return this.#counted(e, r instanceof KeyInfo ? validResult(r) : r, o, 0);
   }
 
   async #lease(e: LocalEntry, need: NeedLease, cost: number): Promise<void> {

@@ -13,6 +13,7 @@ import { decideKey, meter } from "../src/local-decision.js";
 import { LeaseBook, rateChunk } from "../src/local-leases.js";
 import { KeyTable, toEntry } from "../src/local-table.js";
 import { UsageCounter } from "../src/local-usage.js";
+import { KeyInfo } from "../src/types.js";
 
 function localKey(over: Omit<MessageInitShape<typeof LocalKeySchema>, "$typeName"> = {}, info: Record<string, unknown> = {}): LocalKey {
   return create(LocalKeySchema, {
@@ -100,7 +101,8 @@ describe("the local decision follows the server's order", () => {
     const resetAt = timestampFromMs(now + 30_000);
     book.grant(e.id, l, create(LeaseLimitsResponseSchema, { rateLimit: { granted: 2, limit: 100, unleased: 90, resetAt, expiresInMs: 30_000 }, credits: { granted: 3n, unleased: 7n, expiresInMs: 10_000 } }), 0, 3);
     const first = meter(e, book, l, 2, 1);
-    expect(first).toMatchObject({ valid: true, outcome: "VALID", rateLimit: { limit: 100, remaining: 91 }, credits: { remaining: 8 } });
+    expect(first).toBeInstanceOf(KeyInfo); // a VALID answer is the key info alone
+    expect(first).toMatchObject({ id: "key_1", rateLimit: { limit: 100, remaining: 91 }, credits: { remaining: 8 } });
     const short = meter(e, book, l, 2, 2); // 1 credit left, the lease was full: ask for more
     expect(short).toMatchObject({ need: "lease" });
     expect(l.rate!.left).toBe(1); // the point taken for the refused attempt went back
@@ -108,7 +110,7 @@ describe("the local decision follows the server's order", () => {
     const refused = meter(e, book, l, 2, 4);
     expect(refused).toMatchObject({ valid: false, outcome: "USAGE_EXCEEDED", refusedBy: "KEY", credits: { remaining: 1 } });
     expect(l.rate!.left).toBe(1);
-    expect(meter(e, book, l, 1, 5)).toMatchObject({ outcome: "VALID" });
+    expect(meter(e, book, l, 1, 5)).toBeInstanceOf(KeyInfo);
     expect(meter(e, book, l, 0, 6)).toMatchObject({ need: "lease" }); // points gone: lease again
     book.grant(e.id, l, create(LeaseLimitsResponseSchema, { rateLimit: { granted: 0, limit: 100, unleased: 0, resetAt, expiresInMs: 30_000 } }), 7, 0);
     const limited = meter(e, book, l, 0, 8);
