@@ -69,6 +69,11 @@ export class LeaseBook {
     return l;
   }
 
+  /** The LeaseLimits calls in flight. */
+  pendingLeases(): Promise<void>[] {
+    return [...this.#leases.values()].flatMap((l) => (l.pending ? [l.pending] : []));
+  }
+
   keyIds(): string[] {
     return [...this.#leases.keys()];
   }

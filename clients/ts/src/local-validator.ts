@@ -224,16 +224,18 @@ export class LocalValidator {
   }
 
   #reports: Promise<void> = Promise.resolve();
+  #closingCounted = false;
 
   async #sendReport(closing: boolean): Promise<void> {
     const sessionId = this.#sub.sessionId;
-    if (sessionId === "" || (!this.#usage.pending(this.#book.returned) && !closing)) return;
+    if (sessionId === "" || this.#closingCounted || (!this.#usage.pending(this.#book.returned) && !closing)) return;
     const back = this.#book.takeReturned();
     const req = this.#usage.next(sessionId, back, closing);
     for (const [id, r] of back) this.#book.giveBack(id, r.points, r.credits);
     try {
       await this.client.reportLocalUsage(req);
       this.#usage.acknowledged(req);
+      if (req.closing) this.#closingCounted = true; // the session has ended: nothing more can be reported
     } catch (err) {
       if (toFluxError(err).reason === "VALIDATOR_SESSION_ENDED" && !closing) this.#sub.resync();
       if (closing) throw err;
@@ -254,13 +256,14 @@ export class LocalValidator {
     // goes away ends its session, and the report would find it ended.
     this.#sub.quiesce();
     this.#updateState();
+    // A lease still in flight (e.g. one asked ahead) must land before the last report, which returns it too.
+    await Promise.allSettled(this.#book.pendingLeases());
     this.#book.dropAll();
     let error: unknown;
-    for (let i = 0; i < 3 && this.#sub.sessionId !== ""; i++) {
+    for (let i = 0; i < 3 && this.#sub.sessionId !== "" && !this.#closingCounted; i++) {
       try {
         await this.#report(true);
         error = undefined;
-        if (!this.#usage.pending(this.#book.returned)) break;
       } catch (err) {
         error = err;
       }
