@@ -71,4 +71,14 @@ describe.each(PROTOCOLS)("local validator limits over %s", (protocol) => {
     while ((await admin.apiKeys.check(key.secret, { cost: 1 })).valid) more++;
     expect(spent + more).toBe(10);
   });
+
+  it("closes cleanly with a lease asked ahead still in flight (it is returned with the rest)", async () => {
+    const key = await admin.apiKeys.create({ orgId: "o", name: "busy", rateLimit: { requests: 1_000_000_000, windowSeconds: 3600 } });
+    const v = await validator.apiKeys.localValidator();
+    // A grant is 10,000 points; once half is spent the next is asked ahead: close right after that.
+    for (let i = 0; i < 5_001; i++) await v.validate(key.secret);
+    expect(v.stats().networkAnswers).toBe(0);
+    await v.close();
+    expect(v.state).toBe("closed");
+  });
 });
