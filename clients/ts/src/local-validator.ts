@@ -244,7 +244,8 @@ export class LocalValidator {
 
   /**
    * Reports the last usage with closing = true (returning unused leases) and ends the session. Idempotent; answers
-   * over the network afterwards.
+   * over the network afterwards. Rejects (UnavailableError or the report's error) when the last usage could not be
+   * reported, e.g. while the server is unreachable; the validator is closed all the same.
    */
   close(): Promise<void> {
     return (this.#closing ??= this.#close());
@@ -267,6 +268,10 @@ export class LocalValidator {
       } catch (err) {
         error = err;
       }
+    }
+    if (!error && !this.#closingCounted && this.#usage.pending(this.#book.returned)) {
+      // Stale with no session (e.g. the server is down): what was counted since the last report cannot be sent.
+      error = new UnavailableError("the local validator closed without a session: its last usage could not be reported", { code: 14, reason: "UNAVAILABLE" });
     }
     this.#sub.close();
     this.#updateState();
