@@ -66,6 +66,7 @@ export async function runLocalBench(o: { goBin: string; adminKey: string; files:
       const sdks: Sdk[] = [...AGENT_SDKS];
       const fleet: Sdk[] = [...sdks];
       while (fleet.length < 3) fleet.push("ts");
+      process.env.FLUX_RUST_AGENT_PROFILE ??= "release"; // measure the Rust SDK as shipped, not the tests' debug build
       for (const sdk of new Set(fleet)) await prepareAgent(sdk);
       for (const sdk of fleet) {
         const a = await Agent.start(sdk, { url, adminKey: validatorKey });
