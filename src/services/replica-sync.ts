@@ -222,9 +222,12 @@ export class ReplicaSync {
 
   private async beat() {
     const sentAt = this.time.now();
-    await this.log.heartbeat(this.replicaId, this.confirmedSeq);
+    const seq = this.confirmedSeq;
+    await this.log.heartbeat(this.replicaId, seq);
     this.lastBeatAt = sentAt;
-    this.reportPending = false;
+    // A confirmation that landed during the write is not in it: leave it pending for the next poll (else it waited
+    // for the next periodic heartbeat, ~1 s, holding every changing RPC that waits for this replica).
+    if (this.confirmedSeq === seq) this.reportPending = false;
   }
 
   private async observePeers(): Promise<ReplicaBeat[]> {

@@ -43,8 +43,11 @@ class MemoryLog implements ChangeLogStore {
     this.read();
     return [...this.changes.values()].filter((c) => c.seq > seq).sort((x, y) => x.seq - y.seq).slice(0, limit);
   }
+  /** Awaited inside every heartbeat before it is written, e.g. to make the write slow. */
+  duringHeartbeat?: () => Promise<void>;
   async heartbeat(replicaId: string, appliedSeq: number) {
     this.read();
+    await this.duringHeartbeat?.();
     this.docs.set(replicaId, { appliedSeq, beat: (this.docs.get(replicaId)?.beat ?? 0) + 1 });
   }
   async replicas() {
@@ -157,6 +160,33 @@ describe("waiting for replicas", () => {
     log.failReads = true;
     time.whileSleeping = async () => {};
     expect((await replicas[0]!.sync.waitFor(seq)).sort()).toEqual([replicas[0]!.sync.replicaId, replicas[1]!.sync.replicaId].sort());
+  });
+});
+
+describe("a replica's local validators", () => {
+  it("reports a change confirmed while a heartbeat was being written at the next poll, not a heartbeat later", async () => {
+    // Seen on FerretDB: Revoke took ~1.1 s with validators connected when their acknowledgements landed during the
+    // heartbeat written right after the change was applied (that write carried the older seq and then cleared the
+    // pending report, so the confirmation waited for the next periodic heartbeat).
+    const { log, time, replicas } = await cluster(2);
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    let acknowledge: (() => void) | undefined;
+    b.sync.setValidators({
+      deliver: () => new Promise<void>((r) => (acknowledge = r)),
+      resetAll: async () => {},
+    });
+    const seq = await a.sync.publish(["d"]);
+    log.duringHeartbeat = async () => {
+      if (!acknowledge) return; // the poll's first heartbeat, before it applies the change
+      log.duringHeartbeat = undefined;
+      acknowledge(); // the validators acknowledge while B writes the heartbeat that follows applying the change
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    await b.sync.poll();
+    expect(log.docs.get(b.sync.replicaId)?.appliedSeq).toBeLessThan(seq); // that heartbeat carried the older seq
+    time.t += 20; // one poll interval, far less than heartbeatMs
+    await b.sync.poll();
+    expect(log.docs.get(b.sync.replicaId)?.appliedSeq).toBe(seq);
   });
 });
 
