@@ -93,6 +93,20 @@ export class AdminAuth {
     return principal;
   }
 
+  /**
+   * The principal of a header that authenticated before and whose admin key is cached, without waiting; undefined
+   * when authenticate() must decide (first use, a cache miss, a refused key). Throws AUTH_THROTTLED as authenticate does.
+   */
+  authenticateNow(authorization: string | undefined, peer?: string): Principal | undefined {
+    const known = authorization === undefined ? undefined : this.proven.get(authorization);
+    if (!known) return undefined;
+    this.opts.throttle?.check(peer, known.digest);
+    const principal = known.bootstrap ? BOOTSTRAP : this.cache.peek(known.digest, true);
+    if (!principal) return undefined;
+    this.opts.throttle?.succeeded(peer, known.digest);
+    return principal;
+  }
+
   /** Drops cached lookups of these digests (a revocation here or on another replica). */
   invalidate(digests: string[]): void {
     this.cache.invalidate(digests);

@@ -31,6 +31,11 @@ export class KeyCache implements KeyLookup {
     return this.cache.get(digest, () => this.store.findByDigest(digest));
   }
 
+  /** The cached record without waiting: null for a digest cached as unknown, undefined when the store must be asked. */
+  peek(digest: string): ApiKeyRecord | null | undefined {
+    return this.cache.peek(digest, true);
+  }
+
   /** Drops every entry of these digests (a key's current and previous ones, before and after a change). */
   invalidate(digests: Iterable<string>): void {
     this.cache.invalidate(digests);

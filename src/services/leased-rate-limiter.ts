@@ -70,16 +70,8 @@ export class LeasedRateLimiter implements KeyRateLimiter {
     // Ends: each pass spends a token, finds the window spent, or waits for a lease that takes points from the
     // shared budget (or learns it is spent), so the budget runs out after finitely many passes.
     for (let pass = 0; ; pass++) {
-      const now = this.clock.nowMs();
-      const l = this.leases.get(keyId);
-      if (l && l.endMs > now && sameLimit(l, limit)) {
-        if (l.tokens > 0) {
-          l.tokens--;
-          return { allowed: true, limit: limit.requests, remaining: l.tokens + l.unleased, resetAtMs: l.endMs, retryAfterMs: 0 };
-        }
-        // Spent everywhere: denied without the store, until the reading is old enough for returns to matter.
-        if (l.unleased === 0 && (pass > 0 || now - l.readAtMs < (this.opts.spentRecheckMs ?? 1000))) return denied(limit, l.endMs, now);
-      }
+      const d = this.spend(keyId, limit, pass > 0);
+      if (d) return d;
       // One lease request per key at a time; concurrent callers wait for it and then spend from it.
       let p = this.pending.get(keyId);
       if (!p) {
@@ -93,6 +85,25 @@ export class LeasedRateLimiter implements KeyRateLimiter {
         return this.insurance.consume(keyId, limit);
       }
     }
+  }
+
+  /** A token of a live lease, or a window known to be spent; undefined when a lease must be asked for. */
+  consumeNow(keyId: string, limit: RateLimit): RateDecision | undefined {
+    return this.spend(keyId, limit, false);
+  }
+
+  /** `afterLease`: the lease was just read, so a spent window is trusted whatever its age. */
+  private spend(keyId: string, limit: RateLimit, afterLease: boolean): RateDecision | undefined {
+    const now = this.clock.nowMs();
+    const l = this.leases.get(keyId);
+    if (!l || l.endMs <= now || !sameLimit(l, limit)) return undefined;
+    if (l.tokens > 0) {
+      l.tokens--;
+      return { allowed: true, limit: limit.requests, remaining: l.tokens + l.unleased, resetAtMs: l.endMs, retryAfterMs: 0 };
+    }
+    // Spent everywhere: denied without the store, until the reading is old enough for returns to matter.
+    if (l.unleased === 0 && (afterLease || now - l.readAtMs < (this.opts.spentRecheckMs ?? 1000))) return denied(limit, l.endMs, now);
+    return undefined;
   }
 
   refund(keyId: string, limit: RateLimit, d: RateDecision): void {

@@ -10,6 +10,8 @@ export interface RateDecision extends RateLimitState {
 /** Counts per key id: nothing done to one key's limit changes another key's count. */
 export interface KeyRateLimiter {
   consume(keyId: string, limit: RateLimit): Promise<RateDecision>;
+  /** consume's decision when it needs no waiting (no store read or lease); undefined, having spent nothing, otherwise. */
+  consumeNow?(keyId: string, limit: RateLimit): RateDecision | undefined;
   /** Gives back the point an admitted call took when a later policy refused the call (same window only). */
   refund?(keyId: string, limit: RateLimit, d: RateDecision): void;
 }

@@ -20,6 +20,8 @@ import type { ValidationEvents } from "./webhook-emitter.js";
 /** Where validation finds keys: the store, or a cache in front of it. */
 export interface KeyLookup {
   findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
+  /** A cache's answer without waiting: null for a digest known to be unknown, undefined when only findByDigest can tell. */
+  peek?(digest: string): ApiKeyRecord | null | undefined;
 }
 
 /** Organisation policies as validation reads them: synchronously when cached (the common case costs no await). */
@@ -48,11 +50,39 @@ export class ValidationService {
 
   /** `clientIp`: the end client's address as the caller checked it (transport: isClientIp), or "" when not given. */
   async validate(p: Principal, rawKey: string, requiredScopes: string[], cost = 1, clientIp = ""): Promise<ValidationResult> {
-    for (const s of requiredScopes) {
-      if (!isValidScopeName(s)) throw invalidArgument(`required_scopes has a malformed scope name`, "required_scopes");
+    checkRequest(requiredScopes, cost);
+    return this.finish(await this.decide(p, rawKey, requiredScopes, cost, clientIp), requiredScopes);
+  }
+
+  /**
+   * validate's answer when everything it needs is in memory (the key and its organisation's policy cached, a rate
+   * limit that needs no lease, no credits), without a promise; undefined, having spent and counted nothing, when
+   * validate must run. Throws what validate would for a bad request. The hot path: most calls end here.
+   */
+  validateNow(p: Principal, rawKey: string, requiredScopes: string[], cost = 1, clientIp = ""): ValidationResult | undefined {
+    checkRequest(requiredScopes, cost);
+    if (rawKey.length > LIMITS.keyLength) return this.finish(outcome("MALFORMED"), requiredScopes);
+    const digest = this.digest(rawKey);
+    const key = this.lookup.peek?.(digest);
+    // Only a well-formed secret is ever looked up, so a cached record proves the shape: the check runs otherwise.
+    if (!key) {
+      if (!isWellFormed(rawKey, API_KEY_PREFIX)) return this.finish(outcome("MALFORMED"), requiredScopes);
+      return key === null ? this.finish(outcome("NOT_FOUND"), requiredScopes) : undefined;
     }
-    if (!Number.isInteger(cost) || cost < 0 || cost > LIMITS.costMax) throw invalidArgument(`cost must be 0–${LIMITS.costMax}`, "cost");
-    const result = await this.decide(p, rawKey, requiredScopes, cost, clientIp);
+    const early = this.refusal(p, key, digest, requiredScopes, clientIp);
+    if (early) return this.finish(early, requiredScopes);
+    const org = this.orgs?.cached(key.orgId);
+    if (org === undefined && this.orgs) return undefined;
+    if (key.credits || org?.rateLimit || org?.credits) return undefined; // balances are read and written by the ledger
+    if (!key.rateLimit) return this.finish(outcome("VALID", key), requiredScopes);
+    const d = this.limiter.consumeNow?.(key.id, key.rateLimit);
+    if (!d) return undefined;
+    const r: ValidationResult = { outcome: "VALID", key, missingScopes: [], rateLimit: state(d) };
+    return this.finish(d.allowed ? r : refused(r, "RATE_LIMITED", "KEY"), requiredScopes);
+  }
+
+  /** What every answer does once decided: counted in usage (and its scopes), metrics, and webhooks. */
+  private finish(result: ValidationResult, requiredScopes: string[]): ValidationResult {
     const key = result.key;
     this.usage.record(key?.id ?? UNKNOWN_KEY_ID, result.outcome, key?.orgId);
     // Unused-scope hints: the required scopes a key carries, once the key got as far as the scope check.
@@ -66,8 +96,19 @@ export class ValidationService {
     if (rawKey.length > LIMITS.keyLength || !isWellFormed(rawKey, API_KEY_PREFIX)) return outcome("MALFORMED");
     const digest = this.digest(rawKey);
     const key = await this.lookup.findByDigest(digest);
+    if (!key) return outcome("NOT_FOUND");
+    const early = this.refusal(p, key, digest, requiredScopes, clientIp);
+    if (early) return early;
+    const cached = this.orgs?.cached(key.orgId);
+    const org = cached === null ? undefined : (cached ?? (await this.orgs?.load(key.orgId)));
+    if (!key.rateLimit && !key.credits && !org) return outcome("VALID", key); // no policy: nothing more to pay for
+    return this.meter(key, org, cost);
+  }
+
+  /** The key's own checks, in the order of the file's header; undefined when the key may be used. */
+  private refusal(p: Principal, key: ApiKeyRecord, digest: string, requiredScopes: string[], clientIp: string): ValidationResult | undefined {
     const now = this.clock.nowMs();
-    if (!key || !canSee(p, key)) return outcome("NOT_FOUND");
+    if (!canSee(p, key)) return outcome("NOT_FOUND");
     if (key.digest !== digest && !(key.previousDigest === digest && (key.previousDigestExpiresAtMs ?? 0) > now)) {
       return outcome("NOT_FOUND"); // an old secret whose grace period ended
     }
@@ -77,10 +118,7 @@ export class ValidationService {
     if (key.allowedCidrs !== undefined && !(clientIp !== "" && matcherOf(key)(clientIp))) return outcome("IP_NOT_ALLOWED", key);
     const missing = missingScopes(key.scopes, requiredScopes);
     if (missing.length) return { outcome: "INSUFFICIENT_SCOPE", key, missingScopes: missing };
-    const cached = this.orgs?.cached(key.orgId);
-    const org = cached === null ? undefined : (cached ?? (await this.orgs?.load(key.orgId)));
-    if (!key.rateLimit && !key.credits && !org) return outcome("VALID", key); // no policy: nothing more to pay for
-    return this.meter(key, org, cost);
+    return undefined;
   }
 
   /** Rate limits, then credits, key before organisation; whatever refuses gives back what the others took. */
@@ -144,6 +182,13 @@ function matcherOf(key: ApiKeyRecord): CidrMatcher {
 
 function outcome(o: Outcome, key?: ApiKeyRecord): ValidationResult {
   return { outcome: o, key, missingScopes: [] };
+}
+
+function checkRequest(requiredScopes: string[], cost: number): void {
+  for (const s of requiredScopes) {
+    if (!isValidScopeName(s)) throw invalidArgument(`required_scopes has a malformed scope name`, "required_scopes");
+  }
+  if (!Number.isInteger(cost) || cost < 0 || cost > LIMITS.costMax) throw invalidArgument(`cost must be 0–${LIMITS.costMax}`, "cost");
 }
 
 function refused(r: ValidationResult, o: Outcome, by: "KEY" | "ORGANIZATION"): ValidationResult {

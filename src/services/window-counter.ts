@@ -121,6 +121,11 @@ export class WindowCounter implements KeyRateLimiter {
     return this.take(keyId, limit);
   }
 
+  /** Never waits: a window not held is read from its row synchronously. */
+  consumeNow(keyId: string, limit: RateLimit): RateDecision {
+    return this.take(keyId, limit);
+  }
+
   take(keyId: string, limit: RateLimit): RateDecision {
     const now = this.clock.nowMs();
     const w = this.current(keyId, limit, now);

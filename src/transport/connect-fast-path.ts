@@ -24,6 +24,8 @@ export interface FastRoute {
   method: DescMethod;
   /** The instrumented, guarded handler connect-node runs for this method; rejects with a ConnectError. */
   run(req: unknown, ctx: CallContext): Promise<unknown>;
+  /** The answer without a promise when the method can give one (invoke.ts: instrumentNow), else undefined. */
+  now?(req: unknown, ctx: CallContext): unknown;
   /** A body refused before the handler (callerFault): counted as INVALID_ARGUMENT, as connect-parse-errors.ts does. */
   onParseFailure(): void;
 }
@@ -91,11 +93,14 @@ export function createConnectFastPath(routes: FastRoute[], o: FastPathOptions): 
       } catch (err) {
         return refuse(res, route, err as ConnectError, o.jsonOptions, accept);
       }
+      const ok = (out: unknown) => {
+        const msg = isMessage(out, route.method.output) ? out : create(route.method.output, out as never);
+        answer(res, 200, binary ? "application/proto" : "application/json", route.out[binary ? 1 : 0]!.serialize(msg), accept);
+      };
+      const now = route.now?.(input, ctx);
+      if (now !== undefined) return ok(now);
       route.run(input, ctx).then(
-        (out) => {
-          const msg = isMessage(out, route.method.output) ? out : create(route.method.output, out as never);
-          answer(res, 200, binary ? "application/proto" : "application/json", route.out[binary ? 1 : 0]!.serialize(msg), accept);
-        },
+        ok,
         (err: unknown) => answerError(res, err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err), o.jsonOptions, accept),
       );
     });

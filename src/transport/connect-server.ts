@@ -9,9 +9,9 @@ import * as net from "node:net";
 import type { Logger } from "pino";
 import type { FluxError } from "../domain/errors.js";
 import { CODE_OF, errorDetails } from "./error-table.js";
-import type { CallContext, ServedService } from "./handlers.js";
+import type { CallContext, NowHandler, ServedService } from "./handlers.js";
 import { createConnectFastPath } from "./connect-fast-path.js";
-import { type CallObserver, instrument } from "./invoke.js";
+import { type CallObserver, instrument, instrumentNow } from "./invoke.js";
 import { answerCallerFaultsWithErrorInfo } from "./connect-parse-errors.js";
 import { guarded } from "./request-checks.js";
 import { instrumentStream, type StreamHandler } from "./stream-calls.js";
@@ -68,6 +68,7 @@ export function createConnectHandler(served: ServedService[], log: Logger, fallb
     [...runs].filter(([m]) => HOT_METHODS.has(`${m.parent.typeName}/${m.name}`)).map(([method, run]) => ({
       method,
       run,
+      now: nowRun(served, method, log, observer),
       onParseFailure: () => observer?.onCall(`/${method.parent.typeName}/${method.name}`, 0, "INVALID_ARGUMENT"),
     })),
     { readMaxBytes: READ_MAX_BYTES, jsonOptions: STRICT_JSON },
@@ -110,6 +111,13 @@ function connectRuns(served: ServedService[], log: Logger, observer?: CallObserv
     }
   }
   return runs;
+}
+
+/** The method's instrumented synchronous answer (ServedService.now), when it has one. */
+function nowRun(served: ServedService[], m: DescMethod, log: Logger, observer?: CallObserver) {
+  const now = served.find((s) => s.service.typeName === m.parent.typeName)?.now as Record<string, NowHandler | undefined> | undefined;
+  const handler = now?.[m.localName];
+  return handler && instrumentNow(`/${m.parent.typeName}/${m.name}`, handler, log, observer);
 }
 
 function toConnectError(e: FluxError): never {

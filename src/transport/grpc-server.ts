@@ -8,8 +8,8 @@ import type { Logger } from "pino";
 import type { FluxError } from "../domain/errors.js";
 import { StatusSchema } from "../../gen/ts/google/rpc/status_pb.js";
 import { CODE_OF, errorDetails } from "./error-table.js";
-import type { ServedService } from "./handlers.js";
-import { type CallObserver, instrument } from "./invoke.js";
+import type { NowHandler, ServedService } from "./handlers.js";
+import { type CallObserver, instrument, instrumentNow } from "./invoke.js";
 import { addReflection } from "./reflection.js";
 import { decodeValidateRequest, encodeValidateResponse } from "./hot-codec.js";
 import { ValidateApiKeyRequestSchema, ValidateApiKeyResponseSchema } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
@@ -31,7 +31,7 @@ export async function startGrpcServer(
   credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(), // tls.ts: grpcServerCredentials
 ): Promise<GrpcServer> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 1 << 20 });
-  for (const { service, handlers } of served) {
+  for (const { service, handlers, now } of served) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const impl: grpc.UntypedServiceImplementation = {};
     for (const m of service.methods) {
@@ -49,15 +49,21 @@ export async function startGrpcServer(
         impl[m.localName] = serveStream(instrumentStream(`/${service.typeName}/${m.name}`, m.input, handler as StreamHandler, log));
         continue;
       }
-      const run = instrument(`/${service.typeName}/${m.name}`, guarded(m.input, handler), log, observer);
+      const path = `/${service.typeName}/${m.name}`;
+      const run = instrument(path, guarded(m.input, handler), log, observer);
+      const nowHandler = (now as Record<string, NowHandler | undefined> | undefined)?.[m.localName];
+      const fast = nowHandler && instrumentNow(path, nowHandler, log, observer);
       impl[m.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const authorization = call.metadata.get("authorization")[0];
         const requestId = call.metadata.get("x-request-id")[0];
-        run(call.request, {
+        const ctx = {
           authorization: typeof authorization === "string" ? authorization : undefined,
           requestId: typeof requestId === "string" ? requestId.slice(0, 100) : undefined,
           peer: call.getPeer(),
-        }).then(
+        };
+        const answer = fast?.(call.request, ctx);
+        if (answer !== undefined) return callback(null, answer);
+        run(call.request, ctx).then(
           (res) => callback(null, res),
           (err: FluxError) => callback(toServiceError(err)),
         );

@@ -15,6 +15,7 @@ import { ApiKeyService } from "../../gen/ts/flux/apikeys/v1/api_key_service_pb.j
 import { AdminKeyService } from "../../gen/ts/flux/apikeys/v1/admin_key_service_pb.js";
 import { PingService } from "../../gen/ts/flux/apikeys/v1/ping_service_pb.js";
 import { Granularity } from "../../gen/ts/flux/apikeys/v1/usage_pb.js";
+import type { ValidateApiKeyRequest } from "../../gen/ts/flux/apikeys/v1/validation_pb.js";
 import { webhookHandlers } from "./webhook-handlers.js";
 import { createOrganizationHandlers, OrganizationService } from "./organization-handlers.js";
 import { localValidationHandlers } from "./local-validation-handlers.js";
@@ -42,7 +43,12 @@ export interface ServedService<S extends DescService = DescService> {
   service: S;
   /** A method without a handler answers UNIMPLEMENTED on both transports. */
   handlers: Partial<ServiceHandlers<S>>;
+  /** Hot methods: the answer without a promise when everything is in memory, else undefined and the handler runs.
+   * One that throws has changed nothing: the handler runs and answers the error. */
+  now?: Partial<Record<keyof S["method"], NowHandler>>;
 }
+
+export type NowHandler = (req: never, ctx: CallContext) => unknown;
 
 const requireId = (id: string, field = "id") => checkId(id, field);
 
@@ -57,6 +63,15 @@ function addressOf(peer: string | undefined): string | undefined {
   }
   return a;
 }
+
+function checkValidateRequest(req: ValidateApiKeyRequest): void {
+  checkScopeNames(req.requiredScopes, "required_scopes", LIMITS.requiredScopes);
+  if (req.clientIp !== "" && !isClientIp(req.clientIp)) {
+    throw invalidArgument(`client_ip must be one IPv4 or IPv6 address (at most ${LIMITS.clientIpLength} characters)`, "client_ip");
+  }
+}
+
+const PONG = {};
 
 export function createServedServices(deps: Deps): ServedService[] {
   const { auth, keys, validation, scopes, usage, adminKeys, audit, clock, ledger } = deps.services;
@@ -87,10 +102,7 @@ export function createServedServices(deps: Deps): ServedService[] {
       return { apiKey: apiKeyToWire(key, now()), secret };
     },
     async validateApiKey(req, ctx) {
-      checkScopeNames(req.requiredScopes, "required_scopes", LIMITS.requiredScopes);
-      if (req.clientIp !== "" && !isClientIp(req.clientIp)) {
-        throw invalidArgument(`client_ip must be one IPv4 or IPv6 address (at most ${LIMITS.clientIpLength} characters)`, "client_ip");
-      }
+      checkValidateRequest(req);
       return validationToWire(await validation.validate(await who(ctx), req.key, req.requiredScopes, req.cost ?? 1, req.clientIp));
     },
     async rotateApiKey(req, ctx) {
@@ -187,10 +199,19 @@ export function createServedServices(deps: Deps): ServedService[] {
     },
   };
 
+  // The same answers as validateApiKey and ping, when the admin key, the API key and its window are in memory.
+  const validateNow = (req: ValidateApiKeyRequest, ctx: CallContext) => {
+    const p = auth.authenticateNow(ctx.authorization, addressOf(ctx.peer));
+    if (!p) return undefined;
+    checkValidateRequest(req);
+    const r = validation.validateNow(p, req.key, req.requiredScopes, req.cost ?? 1, req.clientIp);
+    return r && validationToWire(r);
+  };
+
   return [
-    { service: ApiKeyService, handlers: apiKeys },
+    { service: ApiKeyService, handlers: apiKeys, now: { validateApiKey: validateNow } },
     { service: AdminKeyService, handlers: admin },
-    { service: PingService, handlers: ping },
+    { service: PingService, handlers: ping, now: { ping: () => PONG } },
     { service: AuditService, handlers: auditLog },
     webhookHandlers(deps.services.webhooks.service, who, actor, now),
     { service: OrganizationService, handlers: createOrganizationHandlers(deps, who, actor) },

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { FluxError } from "../domain/errors.js";
 import type { CallContext } from "./handlers.js";
 import { toFluxError } from "./error-table.js";
+import { MalformedRequest } from "./request-checks.js";
 
 export type Handler = (req: unknown, ctx: CallContext) => Promise<unknown>;
 
@@ -39,6 +40,29 @@ export function instrument(method: string, handler: Handler, log: Logger, observ
       else log.info(entry, "call rejected");
       throw fe satisfies FluxError;
     }
+  };
+}
+
+/**
+ * A hot method's synchronous answer (ServedService.now), logged and observed like instrument's; undefined when the
+ * handler must run instead: nothing in memory to answer from, bytes that did not parse, or anything thrown (the
+ * handler then answers the same error, logged as usual).
+ */
+export function instrumentNow(method: string, now: (req: never, ctx: CallContext) => unknown, log: Logger, observer?: CallObserver): (req: unknown, ctx: CallContext) => unknown {
+  return (req, ctx) => {
+    if (req instanceof MalformedRequest) return undefined;
+    const started = performance.now();
+    let res: unknown;
+    try {
+      res = now(req as never, ctx);
+    } catch {
+      return undefined;
+    }
+    if (res === undefined) return undefined;
+    const ms = performance.now() - started;
+    observer?.onCall(method, ms, "OK");
+    if (log.isLevelEnabled("debug")) log.debug({ method, ms: round(ms), requestId: ctx.requestId ?? randomUUID() }, "call");
+    return res;
   };
 }
 
