@@ -15,8 +15,9 @@ export interface UsageRecorderOptions {
 }
 
 export class UsageRecorder {
-  private pending = new Map<string, UsageIncrement>();
-  private lastUsed = new Map<string, number>();
+  /** Per key id: its counts by hour and outcome (a row or two: no string is built per call), and when it last
+   * answered VALID (0: not since the last flush). */
+  private pending = new Map<string, { rows: UsageIncrement[]; lastUsedMs: number }>();
   /** Per key, the latest time each of its scopes was required: one entry per key and scope, not per call. */
   private scopeUses = new Map<string, Map<string, number>>();
   private timer?: NodeJS.Timeout;
@@ -35,12 +36,14 @@ export class UsageRecorder {
   record(keyId: string, outcome: Outcome, orgId?: string, count = 1, lastUsedAtMs?: number): void {
     const now = this.clock.nowMs();
     const hourStartMs = now - (now % HOUR_MS);
-    const id = `${keyId}|${hourStartMs}|${outcome}`;
-    const row = this.pending.get(id);
+    let counts = this.pending.get(keyId);
+    if (!counts) this.pending.set(keyId, (counts = { rows: [], lastUsedMs: 0 }));
+    let row: UsageIncrement | undefined;
+    for (const r of counts.rows) if (r.hourStartMs === hourStartMs && r.outcome === outcome) row = r;
     if (row) row.count += count;
-    else this.pending.set(id, orgId === undefined ? { keyId, hourStartMs, outcome, count } : { keyId, orgId, hourStartMs, outcome, count });
+    else counts.rows.push(orgId === undefined ? { keyId, hourStartMs, outcome, count } : { keyId, orgId, hourStartMs, outcome, count });
     const usedAt = lastUsedAtMs ?? now;
-    if (outcome === "VALID" && (this.lastUsed.get(keyId) ?? 0) < usedAt) this.lastUsed.set(keyId, usedAt);
+    if (outcome === "VALID" && counts.lastUsedMs < usedAt) counts.lastUsedMs = usedAt;
   }
 
   /** Notes that a validation required these scopes of the key (those the key does not carry are ignored). */
@@ -70,16 +73,19 @@ export class UsageRecorder {
   }
 
   private async flushOnce(): Promise<void> {
-    if (this.pending.size === 0 && this.lastUsed.size === 0 && this.scopeUses.size === 0) {
+    if (this.pending.size === 0 && this.scopeUses.size === 0) {
       this.lastFlushAt = performance.now();
       return;
     }
-    const increments = [...this.pending.values()];
-    const lastUsed = this.lastUsed;
+    const increments: UsageIncrement[] = [];
+    const lastUsed = new Map<string, number>();
+    for (const [keyId, counts] of this.pending) {
+      increments.push(...counts.rows);
+      if (counts.lastUsedMs) lastUsed.set(keyId, counts.lastUsedMs);
+    }
     const scopeUses: ScopeUse[] = [];
     for (const [keyId, uses] of this.scopeUses) for (const [scope, atMs] of uses) scopeUses.push({ keyId, scope, atMs });
     this.pending = new Map();
-    this.lastUsed = new Map();
     this.scopeUses = new Map();
     const started = performance.now();
     if (scopeUses.length) {
