@@ -31,9 +31,14 @@ export class KeyCache implements KeyLookup {
     return this.cache.get(digest, () => this.store.findByDigest(digest));
   }
 
-  /** The cached record without waiting: null for a digest cached as unknown, undefined when the store must be asked. */
+  /** The cached record without waiting: null for a digest cached as unknown, undefined when the store must be asked.
+   * Not counted: the caller counts a hit (countHit) only when it answers from it, else findByDigest counts the call. */
   peek(digest: string): ApiKeyRecord | null | undefined {
-    return this.cache.peek(digest, true);
+    return this.cache.peek(digest);
+  }
+
+  countHit(): void {
+    this.cache.stats.hits++;
   }
 
   /** Drops every entry of these digests (a key's current and previous ones, before and after a change). */

@@ -22,6 +22,8 @@ export interface KeyLookup {
   findByDigest(digest: string): Promise<ApiKeyRecord | undefined>;
   /** A cache's answer without waiting: null for a digest known to be unknown, undefined when only findByDigest can tell. */
   peek?(digest: string): ApiKeyRecord | null | undefined;
+  /** A call was answered from peek's record (counted apart, as a call handed on to findByDigest is counted there). */
+  countHit?(): void;
 }
 
 /** Organisation policies as validation reads them: synchronously when cached (the common case costs no await). */
@@ -67,18 +69,23 @@ export class ValidationService {
     // Only a well-formed secret is ever looked up, so a cached record proves the shape: the check runs otherwise.
     if (!key) {
       if (!isWellFormed(rawKey, API_KEY_PREFIX)) return this.finish(outcome("MALFORMED"), requiredScopes);
-      return key === null ? this.finish(outcome("NOT_FOUND"), requiredScopes) : undefined;
+      return key === null ? this.fromCache(outcome("NOT_FOUND"), requiredScopes) : undefined;
     }
     const early = this.refusal(p, key, digest, requiredScopes, clientIp);
-    if (early) return this.finish(early, requiredScopes);
+    if (early) return this.fromCache(early, requiredScopes);
     const org = this.orgs?.cached(key.orgId);
     if (org === undefined && this.orgs) return undefined;
     if (key.credits || org?.rateLimit || org?.credits) return undefined; // balances are read and written by the ledger
-    if (!key.rateLimit) return this.finish(outcome("VALID", key), requiredScopes);
+    if (!key.rateLimit) return this.fromCache(outcome("VALID", key), requiredScopes);
     const d = this.limiter.consumeNow?.(key.id, key.rateLimit);
     if (!d) return undefined;
     const r: ValidationResult = { outcome: "VALID", key, missingScopes: [], rateLimit: state(d) };
-    return this.finish(d.allowed ? r : refused(r, "RATE_LIMITED", "KEY"), requiredScopes);
+    return this.fromCache(d.allowed ? r : refused(r, "RATE_LIMITED", "KEY"), requiredScopes);
+  }
+
+  private fromCache(result: ValidationResult, requiredScopes: string[]): ValidationResult {
+    this.lookup.countHit?.();
+    return this.finish(result, requiredScopes);
   }
 
   /** What every answer does once decided: counted in usage (and its scopes), metrics, and webhooks. */

@@ -110,6 +110,9 @@ describe.each(STORE_KINDS)("validateNow on the %s store", (kind) => {
       expect(got, `call ${i}`).toEqual(want);
     }
     expect(answeredNow).toBeGreaterThan(calls / 2);
+    // The cache's hit and miss counts (/metrics) count calls alike on both paths.
+    const { hits, misses } = fast!.deps.services.cache.stats;
+    expect({ hits, misses }).toEqual({ hits: slow!.deps.services.cache.stats.hits, misses: slow!.deps.services.cache.stats.misses });
 
     for (const t of twins) await t.deps.services.recorder.flush();
     const hours = (t: (typeof twins)[number], id: string) => t.deps.stores.usage.hours(id, T0 - 3_600_000, T0 + 3_600_000);
