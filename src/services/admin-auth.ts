@@ -101,7 +101,7 @@ export class AdminAuth {
     const known = authorization === undefined ? undefined : this.proven.get(authorization);
     if (!known) return undefined;
     this.opts.throttle?.check(peer, known.digest);
-    const principal = known.bootstrap ? BOOTSTRAP : this.cache.peek(known.digest, true);
+    const principal = known.bootstrap ? BOOTSTRAP : this.cache.peek(known.digest); // stats: counted by authenticate only
     if (!principal) return undefined;
     this.opts.throttle?.succeeded(peer, known.digest);
     return principal;

@@ -85,19 +85,14 @@ export class AgedCache<V> {
   }
 
   /** The cached answer without a fetch and without allocating: the value, null for a cached "not found", undefined
-   * when nothing usable is cached. `countHit`: a hit counts in stats like get's (a miss is counted by the get that follows). */
-  peek(key: string, countHit = false): V | null | undefined {
+   * when nothing usable is cached. Not counted in stats (get counts what it answers). */
+  peek(key: string): V | null | undefined {
     if (!(this.opts.isFresh?.() ?? true)) return undefined;
     const now = this.clock.nowMs();
     const hit = this.found.get(key);
-    let v: V | null | undefined;
-    if (hit) v = hit.untilMs > now ? hit.value : undefined;
-    else {
-      const until = this.missing.get(key);
-      v = until !== undefined && until > now ? null : undefined;
-    }
-    if (countHit && v !== undefined) this.stats.hits++;
-    return v;
+    if (hit) return hit.untilMs > now ? hit.value : undefined;
+    const until = this.missing.get(key);
+    return until !== undefined && until > now ? null : undefined;
   }
 
   invalidate(keys: Iterable<string>): void {
