@@ -30,7 +30,8 @@ export async function startGrpcServer(
   observer?: CallObserver,
   credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(), // tls.ts: grpcServerCredentials
 ): Promise<GrpcServer> {
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 1 << 20 });
+  // No channelz: Flux serves no channelz service, so its per-call bookkeeping (call counters, traces) was never read.
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 1 << 20, "grpc.enable_channelz": 0 });
   for (const { service, handlers, now } of served) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const impl: grpc.UntypedServiceImplementation = {};
