@@ -171,3 +171,19 @@ describe("rate windows in the embedded store", () => {
     await b.stores.close();
   });
 });
+
+describe("the embedded store's connections", () => {
+  it("write keys (and policies, credits, audit) with an fsync per commit (FULL), and windows and usage without one (NORMAL) on a second connection", async () => {
+    const stores = await openEmbeddedStores(newDir());
+    try {
+      const connectionOf = (store: unknown) => (store as { db: { pragma(s: string, o: { simple: true }): unknown } }).db;
+      const sync = (store: unknown) => connectionOf(store).pragma("synchronous", { simple: true });
+      expect(sync(stores.keys)).toBe(2); // FULL: an acknowledged change survives a power loss
+      expect(sync(stores.rateWindows)).toBe(1); // NORMAL: durable against process crashes; validate never waits for a sync
+      expect(sync(stores.usage)).toBe(1);
+      expect(connectionOf(stores.usage)).not.toBe(connectionOf(stores.keys));
+    } finally {
+      await stores.close();
+    }
+  });
+});
