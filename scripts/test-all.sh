@@ -63,6 +63,8 @@ record "packaging" $rc "$p" "$f"
 
 step "summary"
 for line in "${summary[@]}"; do echo "$line"; done
+# The failing tests by name, with the start of their message: CI keeps only the log's tail.
+node scripts/list-failures.mjs test-artifacts/vitest.json test-artifacts/packaging.json 2>/dev/null
 echo
 echo "$total_pass passed, $total_fail failed"
 exit $failed
