@@ -15,6 +15,11 @@ import { openTestStores, STORE_KINDS } from "../support/stores.js";
 const T0 = Date.UTC(2026, 5, 1, 10, 0, 0);
 const ROOT: Principal = { adminKeyId: "adm_root", validateOnly: false };
 const ORG_A: Principal = { adminKeyId: "adm_a", orgId: "org_a", validateOnly: true };
+// MongoDB's change feed goes stale on real time (no poll answered for staleMs), and then the cache is bypassed: on a
+// loaded machine one twin's poll could lag 2 s and the other's not, changing one twin's hit/miss counts (seen with a
+// 25 ms staleMs). The differential compares the two paths over the same state, so here the feed stays fresh; the
+// stale feed has its own case below.
+const SYNC = { staleMs: 3_600_000, aliveMs: 3_700_000 };
 const config = { FLUX_ADMIN_KEY: ADMIN_KEY, FLUX_KEY_PEPPER: undefined, FLUX_USAGE_FLUSH_MS: 3_600_000, FLUX_KEY_CACHE_SIZE: 10_000, FLUX_MONGODB_DB: "unused" };
 
 /** A small deterministic generator (mulberry32): the same calls on both twins, and on every run. */
@@ -36,7 +41,7 @@ describe.each(STORE_KINDS)("validateNow on the %s store", (kind) => {
     for (const label of ["now", "async"]) {
       const t = await openTestStores(kind, `validate-now-${label}`);
       const clock = new ManualClock(T0);
-      twins.push({ deps: await createDeps(config, t.stores, pino({ level: "silent" }), clock), clock, dispose: t.dispose });
+      twins.push({ deps: await createDeps(config, t.stores, pino({ level: "silent" }), clock, SYNC), clock, dispose: t.dispose });
     }
     const [a, b] = twins.map((t) => t.deps);
     const { keys, scopes, orgPolicies } = a!.services;
@@ -118,6 +123,32 @@ describe.each(STORE_KINDS)("validateNow on the %s store", (kind) => {
     const hours = (t: (typeof twins)[number], id: string) => t.deps.stores.usage.hours(id, T0 - 3_600_000, T0 + 3_600_000);
     for (const id of [...keyIds, "_unknown"]) expect(await hours(fast!, id), id).toEqual(await hours(slow!, id));
   }, 120_000);
+});
+
+describe("validateNow with a stale change feed (MongoDB)", () => {
+  it("answers nothing itself, counting nothing, and validate answers from the store", async () => {
+    const t = await openTestStores("mongodb", "validate-now-stale");
+    const deps = await createDeps({ ...config, FLUX_VALIDATOR_STALE_AFTER_MS: 50 }, t.stores, pino({ level: "silent" }), new ManualClock(T0), { pollMs: 20, staleMs: 300, aliveMs: 1_500 });
+    try {
+      const { keys, validation, cache, sync } = deps.services;
+      const made = await keys.create(ROOT, { name: "k", orgId: "org_a", scopes: [], metadata: {} });
+      await validation.validate(ROOT, made.secret, [], 1, ""); // into the cache
+      expect(validation.validateNow(ROOT, made.secret, [], 1, "")?.outcome).toBe("VALID"); // fresh: answered from memory
+      await sync!.stop(); // no more polls: the feed goes stale after staleMs
+      await new Promise((r) => setTimeout(r, 400));
+      expect(sync!.isFresh()).toBe(false);
+      const before = { ...cache.stats };
+      expect(validation.validateNow(ROOT, made.secret, [], 1, "")).toBeUndefined();
+      expect({ hits: cache.stats.hits, misses: cache.stats.misses }).toEqual({ hits: before.hits, misses: before.misses });
+      // A change another replica made meanwhile is what a stale feed could miss: validate reads the store.
+      await t.stores.keys.replace((await t.stores.keys.get(made.key.id))!, { ...(await t.stores.keys.get(made.key.id))!, revokedAtMs: T0 });
+      expect((await validation.validate(ROOT, made.secret, [], 1, "")).outcome).toBe("REVOKED");
+      expect(cache.stats.misses).toBe(before.misses + 1);
+    } finally {
+      await deps.close();
+      await t.dispose();
+    }
+  }, 60_000);
 });
 
 /** An answer in wire form, or the error's reason and message. */
