@@ -29,6 +29,8 @@ export interface LoadResult {
   /** How busy the server's core and the load generator's core were (anything beyond serverCpu on core 0 is noise). */
   serverCoreBusy?: number;
   loadCoreBusy?: number;
+  /** Share of the server core's time the host gave to other guests (steal): the VM stood still, calls waited. */
+  serverCoreSteal?: number;
   /** Open loop (connect-load): p99 of how late calls went out; high when the server stalled and calls piled up. */
   sendLateP99Ms?: number;
 }
@@ -45,6 +47,9 @@ export async function measured(target: Target, load: () => Promise<LoadResult>):
   const share = (i: number) => (cores1[i] && cores0[i] ? (cores1[i].busy - cores0[i].busy) / (cores1[i].total - cores0[i].total) : NaN);
   r.serverCpu = (cpuSeconds(target.pid) - cpu0) / ((performance.now() - t0) / 1000);
   r.serverCoreBusy = share(SERVER_CORE);
+  const c0 = cores0[SERVER_CORE];
+  const c1 = cores1[SERVER_CORE];
+  r.serverCoreSteal = c0 && c1 ? (c1.steal - c0.steal) / (c1.total - c0.total) : NaN;
   r.loadCoreBusy = share(LOAD_CORE);
   return r;
 }

@@ -44,14 +44,15 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** Busy and total jiffies of each CPU, from /proc/stat. */
-export function coreTimes(): { busy: number; total: number }[] {
-  const out: { busy: number; total: number }[] = [];
+/** Per core, jiffies since boot: busy (steal included), total, and steal (time the host ran something else). */
+export function coreTimes(): { busy: number; total: number; steal: number }[] {
+  const out: { busy: number; total: number; steal: number }[] = [];
   for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
     const m = /^cpu(\d+) (.*)$/.exec(line);
     if (!m) continue;
     const v = m[2]!.trim().split(/\s+/).map(Number);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    out[Number(m[1])] = { busy: total - v[3]! - v[4]!, total }; // idle, iowait
+    out[Number(m[1])] = { busy: total - v[3]! - v[4]!, total, steal: v[7]! }; // idle, iowait, steal
   }
   return out;
 }

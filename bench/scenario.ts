@@ -1,7 +1,7 @@
 // One server under test (one store, one key count). In order: the hot set into the cache and a warm-up; cold keys
 // (each validated once, so each reads the store); per protocol the no-op and validate saturated (interleaved
 // rounds), then at fixed rates; last, resident memory per cached key.
-import { type BodyFiles, interleaved, type LoadResult, type Loader, measured } from "./load.js";
+import { type BodyFiles, interleaved, type LoadResult, type Loader, measured, median } from "./load.js";
 import { nonValidCount, rssBytes, scrape, sleep, type Target } from "./proc.js";
 
 export type Protocol = "grpc" | "connect";
@@ -13,11 +13,16 @@ export interface ProtocolResult {
   validateThr: LoadResult;
   thrRatios: number[];
   thrRatio: number;
-  /** Baseline key count only: both RPCs at half the no-op capacity. */
+  /** Baseline key count only: both RPCs at half the no-op capacity, alternating over rounds; the median-p99 runs. */
   fixedRps?: number;
   pingFixed?: LoadResult;
   validateFixed?: LoadResult;
-  /** Longest GC pause of the server during each fixed-rate run (flux_gc_pause_max_seconds), ms. */
+  /** validate p99 − no-op p99 per round (adjacent runs), and their median: what goal 3 compares. */
+  p99Deltas?: number[];
+  /** Highest steal on the server core over each round's two runs (a stalled VM shows up as a tail of its own). */
+  fixedSteal?: number[];
+  p99Delta?: number;
+  /** Longest GC pause of the server over the fixed-rate runs of each RPC (flux_gc_pause_max_seconds), ms. */
   gcMaxMs?: { ping: number; validate: number };
   /** Validate at half the baseline's validate capacity: the same rate at every key count, compared across them. */
   refRps: number;
@@ -125,12 +130,7 @@ export async function runScenario(
     };
     if (o.baseline) {
       r.fixedRps = Math.round(thr.a.rps / 2);
-      const gcMaxMs = async () => ((await scrape(target.httpPort!)).get("flux_gc_pause_max_seconds") ?? NaN) * 1000;
-      await gcMaxMs(); // resets the maximum
-      r.pingFixed = check(`${p} no-op fixed`, await measured(target, () => load({ method: "ping", ...base, rps: r.fixedRps })));
-      const pingGc = await gcMaxMs();
-      r.validateFixed = check(`${p} validate fixed`, await measured(target, () => load({ method: "validate", bodies: hotFile, ...base, rps: r.fixedRps })));
-      r.gcMaxMs = { ping: pingGc, validate: await gcMaxMs() };
+      Object.assign(r, await fixedRounds(target, p, check, () => load({ method: "ping", ...base, rps: r.fixedRps }), () => load({ method: "validate", bodies: hotFile, ...base, rps: r.fixedRps }), o.rounds));
     }
     r.validateRef = check(`${p} validate ref`, await measured(target, () => load({ method: "validate", bodies: hotFile, ...base, rps: r.refRps })));
     if (p === "grpc" && o.baseline) {
@@ -143,7 +143,7 @@ export async function runScenario(
     out[p] = r;
     log(
       `  ${p}: no-op ${Math.round(thr.a.rps)}/s, validate ${Math.round(thr.b.rps)}/s, ratio ×${thr.ratio.toFixed(2)} (rounds ${thr.ratios.map((x) => x.toFixed(2)).join(" ")})` +
-        (r.validateFixed ? `; at ${r.fixedRps}/s p99 no-op ${r.pingFixed!.p99Ms.toFixed(2)} ms, validate ${r.validateFixed.p99Ms.toFixed(2)} ms, longest GC pause ${r.gcMaxMs!.validate.toFixed(1)} ms` : "") +
+        (r.validateFixed ? `; at ${r.fixedRps}/s p99 no-op ${r.pingFixed!.p99Ms.toFixed(2)} ms, validate ${r.validateFixed.p99Ms.toFixed(2)} ms, difference ${r.p99Delta!.toFixed(2)} ms (rounds ${r.p99Deltas!.map((x) => x.toFixed(2)).join(" ")}; host steal ${r.fixedSteal!.map((x) => `${(x * 100).toFixed(1)}%`).join(" ")}), longest GC pause ${r.gcMaxMs!.validate.toFixed(1)} ms` : "") +
         `; validate at ${r.refRps}/s p99 ${r.validateRef.p99Ms.toFixed(2)} ms`,
     );
   }
@@ -204,4 +204,26 @@ function shuffled<T>(a: T[]): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/**
+ * Both RPCs at one fixed rate, alternating round by round like the saturated runs: a stall of the host lands in
+ * one round, not in one side's only run. Per round the p99 difference; per RPC its median-p99 run and longest GC pause.
+ */
+async function fixedRounds(target: Target, p: Protocol, check: (what: string, r: LoadResult) => LoadResult, ping: () => Promise<LoadResult>, validate: () => Promise<LoadResult>, rounds: number) {
+  const gcMaxMs = async () => ((await scrape(target.httpPort!)).get("flux_gc_pause_max_seconds") ?? NaN) * 1000; // read resets it
+  const pings: LoadResult[] = [];
+  const validates: LoadResult[] = [];
+  const gc = { ping: 0, validate: 0 };
+  await gcMaxMs();
+  for (let i = 0; i < rounds; i++) {
+    pings.push(check(`${p} no-op fixed`, await measured(target, ping)));
+    gc.ping = Math.max(gc.ping, await gcMaxMs());
+    validates.push(check(`${p} validate fixed`, await measured(target, validate)));
+    gc.validate = Math.max(gc.validate, await gcMaxMs());
+  }
+  const mid = (rs: LoadResult[]) => [...rs].sort((x, y) => x.p99Ms - y.p99Ms)[Math.floor(rs.length / 2)]!;
+  const p99Deltas = validates.map((v, i) => v.p99Ms - pings[i]!.p99Ms);
+  const fixedSteal = validates.map((v, i) => Math.max(v.serverCoreSteal ?? NaN, pings[i]!.serverCoreSteal ?? NaN));
+  return { pingFixed: mid(pings), validateFixed: mid(validates), p99Deltas, p99Delta: median(p99Deltas), fixedSteal, gcMaxMs: gc };
 }
