@@ -1,6 +1,7 @@
 // The yardstick for the gRPC transport: a bare @grpc/grpc-js server answering /flux.apikeys.v1.PingService/Ping
 // with an empty message, no instrumentation, no protobuf library. Run as its own process:
 //   node --import tsx bench/bare-grpc-server.ts PORT      (prints "listening PORT")
+import { PerformanceObserver } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 
 const port = Number(process.argv[2] ?? 0);
@@ -26,5 +27,15 @@ server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (
     process.exit(1);
   }
   console.log(`listening ${p}`);
+});
+// The longest GC pause since the last SIGUSR2, printed on SIGUSR2 ("gc-max MS"): Flux's /metrics figure, for the floor.
+let gcMaxMs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, e.duration);
+});
+gcObserver.observe({ entryTypes: ["gc"] });
+process.on("SIGUSR2", () => {
+  console.log(`gc-max ${gcMaxMs}`);
+  gcMaxMs = 0;
 });
 for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => server.tryShutdown(() => process.exit(0)));

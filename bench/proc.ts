@@ -77,13 +77,16 @@ export interface Target {
   grpcPort: number;
   /** Absent for the bare grpc-js server. */
   httpPort?: number;
+  /** The longest GC pause since the previous call, ms (Flux: /metrics; the bare grpc-js server: SIGUSR2). */
+  gcMaxMs?: () => Promise<number>;
   stop(): Promise<unknown>;
 }
 
 export async function startFlux(env: Record<string, string>): Promise<Target> {
   const s = await startFluxProcess({ FLUX_LOG_LEVEL: "warn", ...env });
   pin(s.child.pid, SERVER_CORE);
-  return tracked({ pid: s.child.pid, grpcPort: s.grpcPort, httpPort: s.httpPort, stop: s.stop });
+  const gcMaxMs = async () => ((await scrape(s.httpPort)).get("flux_gc_pause_max_seconds") ?? NaN) * 1000;
+  return tracked({ pid: s.child.pid, grpcPort: s.grpcPort, httpPort: s.httpPort, gcMaxMs, stop: s.stop });
 }
 
 export async function startBareGrpc(env: Record<string, string> = {}): Promise<Target> {
@@ -108,10 +111,28 @@ async function startBare(script: string, env: Record<string, string>, ports: (po
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   child.removeAllListeners("exit");
+  // Lines "gc-max MS" answer SIGUSR2 (bare-grpc-server.ts).
+  const gcAnswers: ((ms: number) => void)[] = [];
+  let pending = "";
+  child.stdout!.on("data", (d) => {
+    pending += d;
+    for (let i = pending.indexOf("\n"); i >= 0; i = pending.indexOf("\n")) {
+      const m = /^gc-max ([\d.]+)/.exec(pending.slice(0, i));
+      pending = pending.slice(i + 1);
+      if (m) gcAnswers.shift()?.(Number(m[1]));
+    }
+  });
+  const gcMaxMs = () =>
+    new Promise<number>((resolve) => {
+      gcAnswers.push(resolve);
+      child.kill("SIGUSR2");
+      setTimeout(() => resolve(NaN), 2000).unref();
+    });
   // taskset execs node in place, so child.pid is node's pid.
   return tracked({
     pid: child.pid!,
     ...ports(port),
+    ...(script.includes("grpc") ? { gcMaxMs } : {}),
     stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve(0) : (child.once("exit", resolve), child.kill("SIGTERM")))),
   });
 }

@@ -18,6 +18,8 @@ export interface BenchReport {
   settings: Record<string, unknown> & { durationS: number; rounds: number; roundS: number; concurrency: number; cacheSize: number };
   /** The bare grpc-js server's no-op, and Flux's measured alternately with it (ratio = Flux / bare). */
   bare?: LoadResult & { flux: LoadResult; ratio: number; ratios: number[] };
+  /** Goal 3's floor: the bare grpc-js server and Flux's no-op at half the bare server's capacity, alternating. */
+  bareFixed?: { rps: number; bare: FloorRun[]; flux: FloorRun[] };
   /** Connect validate against bare node:http / node:http2 (JSON in, fixed JSON out), per HTTP version and codec. */
   connectBare?: { variant: string; bare: LoadResult; flux: LoadResult; ratio: number; ratios: number[] }[];
   stores: Partial<Record<"embedded" | "mongodb", StoreReport>>;
@@ -47,6 +49,13 @@ const spread = (rs: number[]) => `${Math.min(...rs).toFixed(2)}–${Math.max(...
 /** Validate throughput at a key count against the baseline, normalised by each server's own no-op. */
 const scaleThr = (big: ScaleResult, small: ScaleResult, p: Protocol) => big[p].thrRatio / small[p].thrRatio;
 const scaleP99 = (big: ScaleResult, small: ScaleResult, p: Protocol) => big[p].validateRef.p99Ms / small[p].validateRef.p99Ms;
+
+/** One fixed-rate run of goal 3's floor: its p99, the server's longest GC pause, the host's steal on its core. */
+export interface FloorRun {
+  p99Ms: number;
+  gcMaxMs: number;
+  steal: number;
+}
 
 export function targets(r: BenchReport): TargetRow[] {
   const rows: TargetRow[] = [];
@@ -167,6 +176,15 @@ export function renderMarkdown(r: BenchReport): string {
   }
   if (r.bare) {
     lines.push(`Bare @grpc/grpc-js Ping server ${rps(r.bare)} vs Flux gRPC no-op ${rps(r.bare.flux)}, alternating: Flux = **${x(r.bare.ratio)}** (rounds ${spread(r.bare.ratios)}).`, "");
+    const f = r.bareFixed;
+    if (f) {
+      const each = (rs: FloorRun[], k: "p99Ms" | "gcMaxMs") => rs.map((v) => ms(v[k])).join(", ");
+      lines.push(
+        `Goal 3's floor, both at ${f.rps.toLocaleString("en")}/s (half the bare server's capacity), alternating: bare grpc-js p99 ${each(f.bare, "p99Ms")} ms, ` +
+          `longest GC pause ${each(f.bare, "gcMaxMs")} ms; Flux no-op p99 ${each(f.flux, "p99Ms")} ms, longest GC pause ${each(f.flux, "gcMaxMs")} ms.`,
+        "",
+      );
+    }
   }
   if (r.workers) {
     lines.push(`### Goal 5: several cores (embedded store, ${r.workers.hotKeys} hot keys of ${r.workers.keys}, ${r.workers.roundS} s rounds, nothing pinned; the load generator shares the cores)`, "");

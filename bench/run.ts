@@ -14,9 +14,9 @@ import { parseArgs } from "node:util";
 import { startTestMongo } from "../scripts/test-mongo.mjs";
 import { buildConnectLoad, goLoader } from "./connect.js";
 import { ghzBin, ghzLoader } from "./ghz.js";
-import { BodyFiles, interleaved } from "./load.js";
+import { BodyFiles, interleaved, measured } from "./load.js";
 import { LOAD_CORE, pin, ROOT, running, startBareGrpc, startBareHttp, startFlux, tracked, type Target } from "./proc.js";
-import { type BenchReport, type StoreReport, writeReport } from "./report.js";
+import { type BenchReport, type FloorRun, type StoreReport, writeReport } from "./report.js";
 import { runLocalBench } from "./local-bench.js";
 import { runProfiles } from "./profile.js";
 import { runScenario, type Protocol, type ScenarioOptions } from "./scenario.js";
@@ -129,6 +129,21 @@ async function main() {
       const r = await interleaved([t, run(t)], [flux, run(flux)], rounds);
       report.bare = { ...r.a, flux: r.b, ratio: r.ratio, ratios: r.ratios };
       log(`  bare grpc-js Ping: ${Math.round(r.a.rps)}/s; Flux gRPC no-op ${Math.round(r.b.rps)}/s: ×${r.ratio.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(" ")})`);
+      // Goal 3's floor: the tail and GC pauses of grpc-js itself on this machine, at half the bare server's capacity.
+      const rps = Math.round(r.a.rps / 2);
+      const fixed = (x: Target) => () => goLoader(goBin, x, adminKey, "grpc")({ method: "ping", concurrency: 50, durationS, rps });
+      const floor = { rps, bare: [] as FloorRun[], flux: [] as FloorRun[] };
+      await t.gcMaxMs!();
+      await flux.gcMaxMs!();
+      for (let i = 0; i < rounds; i++) {
+        for (const [side, x] of [["bare", t], ["flux", flux]] as const) {
+          const res = await measured(x, fixed(x));
+          floor[side].push({ p99Ms: res.p99Ms, gcMaxMs: await x.gcMaxMs!(), steal: res.serverCoreSteal ?? NaN });
+        }
+      }
+      report.bareFixed = floor;
+      const list = (rs: FloorRun[], f: (x: FloorRun) => number) => rs.map((x) => f(x).toFixed(1)).join(" ");
+      log(`  at ${rps}/s: bare grpc-js p99 ${list(floor.bare, (x) => x.p99Ms)} ms, longest GC pause ${list(floor.bare, (x) => x.gcMaxMs)} ms; Flux no-op p99 ${list(floor.flux, (x) => x.p99Ms)} ms, longest GC pause ${list(floor.flux, (x) => x.gcMaxMs)} ms`);
     } finally {
       await t.stop();
     }

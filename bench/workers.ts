@@ -78,7 +78,8 @@ function runLoad(bin: string, argvs: string[][]): Promise<{ count: number; error
           const child = spawn("taskset", ["-c", ALL_CORES, bin, ...argv], { stdio: ["ignore", "pipe", "inherit"] });
           let out = "";
           child.stdout.on("data", (d) => (out += d));
-          child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`connect-load exited with ${code}`))));
+          // "close", not "exit": exit can come before the last of stdout has been read.
+          child.once("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`connect-load exited with ${code}`))));
         }),
     ),
   ).then((rs) => rs.reduce((a, r) => ({ count: a.count + r.count, errors: a.errors + r.errors }), { count: 0, errors: 0 }));
