@@ -43,7 +43,6 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
 }
 
-/** Busy and total jiffies of each CPU, from /proc/stat. */
 /** Per core, jiffies since boot: busy (steal included), total, and steal (time the host ran something else). */
 export function coreTimes(): { busy: number; total: number; steal: number }[] {
   const out: { busy: number; total: number; steal: number }[] = [];

@@ -19,9 +19,9 @@ export interface ProtocolResult {
   validateFixed?: LoadResult;
   /** validate p99 − no-op p99 per round (adjacent runs), and their median: what goal 3 compares. */
   p99Deltas?: number[];
+  p99Delta?: number;
   /** Highest steal on the server core over each round's two runs (a stalled VM shows up as a tail of its own). */
   fixedSteal?: number[];
-  p99Delta?: number;
   /** Longest GC pause of the server over the fixed-rate runs of each RPC (flux_gc_pause_max_seconds), ms. */
   gcMaxMs?: { ping: number; validate: number };
   /** Validate at half the baseline's validate capacity: the same rate at every key count, compared across them. */
@@ -211,7 +211,7 @@ function shuffled<T>(a: T[]): T[] {
  * one round, not in one side's only run. Per round the p99 difference; per RPC its median-p99 run and longest GC pause.
  */
 async function fixedRounds(target: Target, p: Protocol, check: (what: string, r: LoadResult) => LoadResult, ping: () => Promise<LoadResult>, validate: () => Promise<LoadResult>, rounds: number) {
-  const gcMaxMs = async () => ((await scrape(target.httpPort!)).get("flux_gc_pause_max_seconds") ?? NaN) * 1000; // read resets it
+  const gcMaxMs = target.gcMaxMs!; // each read resets it
   const pings: LoadResult[] = [];
   const validates: LoadResult[] = [];
   const gc = { ping: 0, validate: 0 };
