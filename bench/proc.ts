@@ -89,7 +89,7 @@ export async function startFlux(env: Record<string, string>): Promise<Target> {
 }
 
 export async function startBareGrpc(env: Record<string, string> = {}): Promise<Target> {
-  return startBare("bench/bare-grpc-server.ts", env, (port) => ({ grpcPort: port }));
+  return startBare("bench/bare-grpc-server.ts", env, (port) => ({ grpcPort: port }), true);
 }
 
 /** node:http and node:http2 parsing the JSON body and answering a fixed JSON body (bench/bare-http-server.ts). */
@@ -97,7 +97,8 @@ export async function startBareHttp(env: Record<string, string> = {}): Promise<T
   return startBare("bench/bare-http-server.ts", env, (port) => ({ grpcPort: 0, httpPort: port }));
 }
 
-async function startBare(script: string, env: Record<string, string>, ports: (port: number) => Pick<Target, "grpcPort" | "httpPort">): Promise<Target> {
+/** reportsGc: the server answers SIGUSR2 with "gc-max MS" (without a handler, SIGUSR2 would end it). */
+async function startBare(script: string, env: Record<string, string>, ports: (port: number) => Pick<Target, "grpcPort" | "httpPort">, reportsGc = false): Promise<Target> {
   const port: number = await freePort();
   const [cmd, args] = pinned(SERVER_CORE, process.execPath, ["--import", "tsx", path.join(ROOT, script), String(port)]);
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
@@ -110,7 +111,7 @@ async function startBare(script: string, env: Record<string, string>, ports: (po
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   child.removeAllListeners("exit");
-  // Lines "gc-max MS" answer SIGUSR2 (bare-grpc-server.ts).
+  // Lines "gc-max MS" answer SIGUSR2 (bare-grpc-server.ts), in order.
   const gcAnswers: ((ms: number) => void)[] = [];
   let pending = "";
   child.stdout!.on("data", (d) => {
@@ -131,7 +132,7 @@ async function startBare(script: string, env: Record<string, string>, ports: (po
   return tracked({
     pid: child.pid!,
     ...ports(port),
-    ...(script.includes("grpc") ? { gcMaxMs } : {}),
+    ...(reportsGc ? { gcMaxMs } : {}),
     stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve(0) : (child.once("exit", resolve), child.kill("SIGTERM")))),
   });
 }

@@ -141,7 +141,8 @@ describe("validateNow with a stale change feed (MongoDB)", () => {
       expect(validation.validateNow(ROOT, made.secret, [], 1, "")).toBeUndefined();
       expect({ hits: cache.stats.hits, misses: cache.stats.misses }).toEqual({ hits: before.hits, misses: before.misses });
       // A change another replica made meanwhile is what a stale feed could miss: validate reads the store.
-      await t.stores.keys.replace((await t.stores.keys.get(made.key.id))!, { ...(await t.stores.keys.get(made.key.id))!, revokedAtMs: T0 });
+      const stored = (await t.stores.keys.get(made.key.id))!;
+      expect(await t.stores.keys.replace(stored, { ...stored, revokedAtMs: T0 })).toBe(true);
       expect((await validation.validate(ROOT, made.secret, [], 1, "")).outcome).toBe("REVOKED");
       expect(cache.stats.misses).toBe(before.misses + 1);
     } finally {
