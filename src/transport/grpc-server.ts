@@ -109,11 +109,23 @@ function serveStream(run: ReturnType<typeof instrumentStream>) {
   };
 }
 
-/** How a method's request is read and its answer written: the hot codec for ValidateApiKey, protobuf-es for the rest. */
-function serverCodec(m: DescMethod): Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize"> {
+/**
+ * How a method's request is read and its answer written: the hot codec for ValidateApiKey; for a message without
+ * fields (Ping's), no bytes are none of its fields and its answer is no bytes (protobuf-es's reader and writer cost
+ * a no-op call ~2 µs); protobuf-es for the rest. test/unit/grpc-codec.test.ts checks all against protobuf-es.
+ */
+export function serverCodec(m: DescMethod): Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize"> {
   const hot = m.input.typeName === ValidateApiKeyRequestSchema.typeName;
-  const decode = hot ? decodeValidateRequest : (b: Uint8Array) => fromBinary(m.input, b);
-  const encode = hot ? (v: unknown) => encodeValidateResponse(create(ValidateApiKeyResponseSchema, v as never)) : (v: unknown) => toBinary(m.output, create(m.output, v as never));
+  const decode = hot
+    ? decodeValidateRequest
+    : m.input.fields.length === 0
+      ? (b: Uint8Array) => (b.length === 0 ? create(m.input) : fromBinary(m.input, b)) // unknown fields: kept, as protobuf-es keeps them
+      : (b: Uint8Array) => fromBinary(m.input, b);
+  const encode = hot
+    ? (v: unknown) => encodeValidateResponse(create(ValidateApiKeyResponseSchema, v as never))
+    : m.output.fields.length === 0
+      ? (v: unknown) => ((v as { $unknown?: unknown } | undefined)?.$unknown ? toBinary(m.output, create(m.output, v as never)) : NO_BYTES)
+      : (v: unknown) => toBinary(m.output, create(m.output, v as never));
   return {
     // grpc-js answers a throwing deserializer with INTERNAL: bad bytes go on as a value the handler refuses.
     requestDeserialize: (b: Buffer) => {
@@ -129,6 +141,8 @@ function serverCodec(m: DescMethod): Pick<grpc.MethodDefinition<unknown, unknown
     },
   };
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 function toServiceError(e: FluxError): Partial<grpc.StatusObject> {
   const code = CODE_OF[e.reason] as number as grpc.status;
