@@ -121,7 +121,7 @@ async function main() {
   };
 
   /** The Flux server's gRPC no-op against a bare grpc-js server's, alternating between the two. */
-  async function bare(flux: Target) {
+  async function bare(flux: Target, hotFile: string) {
     const t = await startBareGrpc();
     try {
       const run = (x: Target) => () => goLoader(goBin, x, adminKey, "grpc")({ method: "ping", concurrency: 50, durationS: roundS });
@@ -129,6 +129,11 @@ async function main() {
       const r = await interleaved([t, run(t)], [flux, run(flux)], rounds);
       report.bare = { ...r.a, flux: r.b, ratio: r.ratio, ratios: r.ratios };
       log(`  bare grpc-js Ping: ${Math.round(r.a.rps)}/s; Flux gRPC no-op ${Math.round(r.b.rps)}/s: ×${r.ratio.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(" ")})`);
+      // Goal 2's floor: what validate's larger messages cost grpc-js itself (the bare server's fixed 70-byte answer).
+      const sized = () => goLoader(goBin, t, adminKey, "grpc")({ method: "validate", bodies: hotFile, concurrency: 50, durationS: roundS });
+      const s = await interleaved([t, run(t)], [t, sized], rounds);
+      report.bare.sized = { rps: s.b.rps, ratio: s.ratio, ratios: s.ratios };
+      log(`  bare grpc-js validate-sized call ${Math.round(s.b.rps)}/s vs its Ping ${Math.round(s.a.rps)}/s: ×${s.ratio.toFixed(2)} (rounds ${s.ratios.map((x) => x.toFixed(2)).join(" ")})`);
       // Goal 3's floor: the tail and GC pauses of grpc-js itself on this machine, at half the bare server's capacity.
       const rps = Math.round(r.a.rps / 2);
       const fixed = (x: Target) => () => goLoader(goBin, x, adminKey, "grpc")({ method: "ping", concurrency: 50, durationS, rps });
@@ -219,8 +224,9 @@ async function main() {
           refRps ??= { grpc: r.grpc.refRps, connect: r.connect.refRps };
           rep.scales.push(r);
           if (baseline && kind === stores[0]) {
-            await bare(server);
-            await bareConnect(server, files.write(secrets.slice(0, hotKeys)));
+            const hotFile = files.write(secrets.slice(0, hotKeys));
+            await bare(server, hotFile);
+            await bareConnect(server, hotFile);
           }
         } finally {
           const code = await server.stop();
