@@ -91,10 +91,16 @@ function boost(): string {
 }
 
 async function main() {
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.on(sig, async () => {
-      await Promise.all([...running].map((stop) => stop().catch(() => {})));
-      process.exit(130);
+  const stopAllAndExit = async (code: number) => {
+    await Promise.all([...running].map((stop) => stop().catch(() => {})));
+    process.exit(code);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void stopAllAndExit(130));
+  // A throw in an event handler (a load generator's output, a child's exit) skips every finally: stop the servers here.
+  for (const ev of ["uncaughtException", "unhandledRejection"] as const) {
+    process.on(ev, (err) => {
+      console.error(err);
+      void stopAllAndExit(1);
     });
   }
   const started = Date.now();
