@@ -88,6 +88,10 @@ export interface Interleaved {
   /** b's rate over a's, per round (adjacent runs), and their median. */
   ratios: number[];
   ratio: number;
+  /** a's server CPU per call over b's, per round, and their median: the rate ratio of two saturated servers on a host
+   * that stole no time (CPU time does not count what the host took, so this moves less between rounds). */
+  cpuRatios: number[];
+  cpuRatio: number;
 }
 
 /** Alternates two loads round by round (each measured on its own server), so drift of the machine hits both alike. */
@@ -101,6 +105,8 @@ export async function interleaved(a: [Target, () => Promise<LoadResult>], b: [Ta
   const mid = (rs: LoadResult[]) => [...rs].sort((x, y) => x.rps - y.rps)[Math.floor(rs.length / 2)]!;
   const ratios = bs.map((r, i) => r.rps / as[i]!.rps);
   const errors = (rs: LoadResult[]) => rs.reduce((n, r) => n + r.errors, 0);
-  return { a: { ...mid(as), errors: errors(as) }, b: { ...mid(bs), errors: errors(bs) }, ratios, ratio: median(ratios) };
+  const cpuPerCall = (r: LoadResult) => (r.serverCpu ?? NaN) / r.rps;
+  const cpuRatios = bs.map((r, i) => cpuPerCall(as[i]!) / cpuPerCall(r));
+  return { a: { ...mid(as), errors: errors(as) }, b: { ...mid(bs), errors: errors(bs) }, ratios, ratio: median(ratios), cpuRatios, cpuRatio: median(cpuRatios) };
 }
 

@@ -133,13 +133,13 @@ async function main() {
       const run = (x: Target) => () => goLoader(goBin, x, adminKey, "grpc")({ method: "ping", concurrency: 50, durationS: roundS });
       await run(t)();
       const r = await interleaved([t, run(t)], [flux, run(flux)], rounds);
-      report.bare = { ...r.a, flux: r.b, ratio: r.ratio, ratios: r.ratios };
-      log(`  bare grpc-js Ping: ${Math.round(r.a.rps)}/s; Flux gRPC no-op ${Math.round(r.b.rps)}/s: ×${r.ratio.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(" ")})`);
+      report.bare = { ...r.a, flux: r.b, ratio: r.ratio, ratios: r.ratios, cpuRatio: r.cpuRatio };
+      log(`  bare grpc-js Ping: ${Math.round(r.a.rps)}/s; Flux gRPC no-op ${Math.round(r.b.rps)}/s: ×${r.ratio.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(" ")}; by server CPU per call ×${r.cpuRatio.toFixed(2)})`);
       // Goal 2's floor: what validate's larger messages cost grpc-js itself (the bare server's fixed 70-byte answer).
       const sized = () => goLoader(goBin, t, adminKey, "grpc")({ method: "validate", bodies: hotFile, concurrency: 50, durationS: roundS });
       const s = await interleaved([t, run(t)], [t, sized], rounds);
-      report.bare.sized = { rps: s.b.rps, ratio: s.ratio, ratios: s.ratios };
-      log(`  bare grpc-js validate-sized call ${Math.round(s.b.rps)}/s vs its Ping ${Math.round(s.a.rps)}/s: ×${s.ratio.toFixed(2)} (rounds ${s.ratios.map((x) => x.toFixed(2)).join(" ")})`);
+      report.bare.sized = { rps: s.b.rps, ratio: s.ratio, ratios: s.ratios, cpuRatio: s.cpuRatio };
+      log(`  bare grpc-js validate-sized call ${Math.round(s.b.rps)}/s vs its Ping ${Math.round(s.a.rps)}/s: ×${s.ratio.toFixed(2)} (rounds ${s.ratios.map((x) => x.toFixed(2)).join(" ")}; by server CPU per call ×${s.cpuRatio.toFixed(2)})`);
       // Goal 3's floor: the tail and GC pauses of grpc-js itself on this machine, at half the bare server's capacity.
       const rps = Math.round(r.a.rps / 2);
       const fixed = (x: Target) => () => goLoader(goBin, x, adminKey, "grpc")({ method: "ping", concurrency: 50, durationS, rps });

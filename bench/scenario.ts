@@ -13,6 +13,8 @@ export interface ProtocolResult {
   validateThr: LoadResult;
   thrRatios: number[];
   thrRatio: number;
+  /** The same by server CPU per call (load.ts › Interleaved.cpuRatio). */
+  cpuRatio?: number;
   /** Baseline key count only: both RPCs at half the no-op capacity, alternating over rounds; the median-p99 runs. */
   fixedRps?: number;
   pingFixed?: LoadResult;
@@ -124,6 +126,7 @@ export async function runScenario(
       validateThr: thr.b,
       thrRatios: thr.ratios,
       thrRatio: thr.ratio,
+      cpuRatio: thr.cpuRatio,
       refRps: Math.round(o.refRps?.[p] ?? thr.b.rps / 2),
       validateRef: undefined as never,
       cold: cold[p],
@@ -142,7 +145,7 @@ export async function runScenario(
     }
     out[p] = r;
     log(
-      `  ${p}: no-op ${Math.round(thr.a.rps)}/s, validate ${Math.round(thr.b.rps)}/s, ratio ×${thr.ratio.toFixed(2)} (rounds ${thr.ratios.map((x) => x.toFixed(2)).join(" ")})` +
+      `  ${p}: no-op ${Math.round(thr.a.rps)}/s, validate ${Math.round(thr.b.rps)}/s, ratio ×${thr.ratio.toFixed(2)} (rounds ${thr.ratios.map((x) => x.toFixed(2)).join(" ")}; by server CPU per call ×${thr.cpuRatio.toFixed(2)})` +
         (r.validateFixed ? `; at ${r.fixedRps}/s p99 no-op ${r.pingFixed!.p99Ms.toFixed(2)} ms, validate ${r.validateFixed.p99Ms.toFixed(2)} ms, difference ${r.p99Delta!.toFixed(2)} ms (rounds ${r.p99Deltas!.map((x) => x.toFixed(2)).join(" ")}; host steal ${r.fixedSteal!.map((x) => `${(x * 100).toFixed(1)}%`).join(" ")}), longest GC pause ${r.gcMaxMs!.validate.toFixed(1)} ms` : "") +
         `; validate at ${r.refRps}/s p99 ${r.validateRef.p99Ms.toFixed(2)} ms`,
     );
