@@ -110,9 +110,10 @@ function serveStream(run: ReturnType<typeof instrumentStream>) {
 }
 
 /**
- * How a method's request is read and its answer written: the hot codec for ValidateApiKey; for a message without
- * fields (Ping's), no bytes are none of its fields and its answer is no bytes (protobuf-es's reader and writer cost
- * a no-op call ~2 µs); protobuf-es for the rest. test/unit/grpc-codec.test.ts checks all against protobuf-es.
+ * How a method's request is read and its answer written: the hot codec for ValidateApiKey; for messages without
+ * fields (Ping's), empty bytes read as an empty message and an answer without unknown fields is written as no bytes
+ * (protobuf-es's reader and writer cost a no-op call ~2 µs); protobuf-es for the rest. test/unit/grpc-codec.test.ts
+ * checks all of them against protobuf-es.
  */
 export function serverCodec(m: DescMethod): Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize"> {
   const hot = m.input.typeName === ValidateApiKeyRequestSchema.typeName;
